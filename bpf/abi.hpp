@@ -1,0 +1,26 @@
+// The BPF ABI for C++: the shared header, and its layout checked at compile
+// time so a change to cgfence_abi.h that moves a field cannot go unnoticed.
+#pragma once
+
+#include <cstddef>
+
+#include "cgfence_abi.h"
+
+static_assert(sizeof(cgfence_policy_key) == 16);
+static_assert(offsetof(cgfence_policy_key, dev) == 4);
+static_assert(offsetof(cgfence_policy_key, ino) == 8);
+static_assert(sizeof(cgfence_rule) == 16);
+static_assert(sizeof(cgfence_settings) == 16);
+static_assert(offsetof(cgfence_settings, flags) == 4);
+static_assert(offsetof(cgfence_settings, events_per_sec) == 8);
+static_assert(sizeof(cgfence_policy_value) == 16);
+static_assert(sizeof(cgfence_counters) == 40);
+static_assert(sizeof(cgfence_ratelimit) == 16);
+static_assert(sizeof(cgfence_event) == 136);
+static_assert(offsetof(cgfence_event, dev) == 32);
+static_assert(offsetof(cgfence_event, wanted) == 44);
+static_assert(offsetof(cgfence_event, comm) == 56);
+static_assert(offsetof(cgfence_event, name) == 72);
+static_assert(sizeof(cgfence_record) == 480);
+static_assert(offsetof(cgfence_record, id) == 32);
+static_assert(sizeof(cgfence_meta) == 32);

@@ -1,0 +1,657 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * cgfence: per-container file access policy, enforced with BPF LSM.
+ *
+ * A container is a registered cgroup v2 id in `policies`; its value is the
+ * container's own inner map: its settings and its rules keyed by (dev, ino) or
+ * by filesystem magic. A task is confined when its cgroup or one of its
+ * ancestors is registered. Every decision walks from the object's dentry
+ * towards its root, and the nearest rule wins.
+ *
+ * Every early "return ret" below is a deliberate allow-or-pass-through: it
+ * either leaves a task that no container owns alone, or hands back the verdict
+ * of an earlier LSM program (a denial by another program stands).
+ */
+#include <stdbool.h>
+#include <linux/bpf.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#include "kernel_types.h"
+#include "cgfence_abi.h"
+
+#define EACCES 13
+#define PROT_EXEC 0x4
+#define FMODE_READ 0x1
+#define FMODE_WRITE 0x2
+/* In f_flags, not f_mode: stable uapi-side value since 2.6. */
+#define __FMODE_EXEC 0x20
+#define OVERLAYFS_SUPER_MAGIC 0x794c7630
+
+char LICENSE[] SEC("license") = "GPL";
+
+#ifndef CGFENCE_BUILD_STAMP
+#define CGFENCE_BUILD_STAMP 1
+#endif
+/*
+ * Part of the object's bytes, hence of the build id `load` compares: the
+ * upgrade test builds the program a second time with another stamp.
+ */
+const volatile __u64 cgfence_build_stamp = CGFENCE_BUILD_STAMP;
+
+struct policy_inner {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, 1); /* each container's map is sized by its writer */
+    /* Sizes, not types: clang 14 emits an inner map's key type as a forward. */
+    __uint(key_size, sizeof(struct cgfence_policy_key));
+    __uint(value_size, sizeof(union cgfence_policy_value));
+};
+
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH_OF_MAPS);
+    __uint(max_entries, CGFENCE_MAX_CONTAINERS);
+    __type(key, __u64); /* registered cgroup id */
+    __array(values, struct policy_inner);
+} policies SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+    __uint(max_entries, CGFENCE_MAX_CONTAINERS);
+    __type(key, __u64);
+    __type(value, struct cgfence_counters);
+} counters SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, CGFENCE_MAX_CONTAINERS);
+    __type(key, __u64);
+    __type(value, struct cgfence_ratelimit);
+} ratelimits SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_RINGBUF);
+    __uint(max_entries, CGFENCE_EVENTS_RINGBUF_BYTES);
+} events SEC(".maps");
+
+/* Written by userspace only; declared here so the loader creates and pins them. */
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, CGFENCE_MAX_CONTAINERS);
+    __type(key, __u64);
+    __type(value, struct cgfence_record);
+} records SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct cgfence_meta);
+} meta SEC(".maps");
+
+/*
+ * A registered container without settings is a writer bug (settings and rules
+ * are published together in one map): fail closed, deny everything.
+ */
+struct cgfence_settings fail_closed_settings = {
+    .mode = CGFENCE_MODE_ENFORCE,
+    .default_access = 0,
+    .deep_access = 0,
+};
+
+/* The container that owns the current task. */
+struct container {
+    __u64 cgroup_id;
+    void *rules;
+    struct cgfence_settings *settings;
+};
+
+static __always_inline __u64 ancestor_cgroup_id(struct cgroup *cgrp, int level)
+{
+    if (bpf_core_field_exists(((struct cgroup___ancestor_ids *)0)->ancestor_ids)) {
+        struct cgroup___ancestor_ids *old = (void *)cgrp;
+        __u64 id = 0;
+
+        bpf_core_read(&id, sizeof(id), &old->ancestor_ids[level]);
+        return id;
+    }
+    struct cgroup *ancestor = NULL;
+
+    bpf_core_read(&ancestor, sizeof(ancestor), &cgrp->ancestors[level]);
+    return BPF_CORE_READ(ancestor, kn, id);
+}
+
+/*
+ * Checks the task's cgroup ancestors from level 1 down to its own level (at
+ * most CGFENCE_MAX_CGROUP_LEVEL, the deepest level the hook registers), so a
+ * process in any descendant cgroup of a container is found however deep it
+ * went. The outermost registered ancestor wins: a nested registration cannot
+ * loosen the policy of the container it sits in.
+ */
+static __always_inline bool find_container(struct container *c)
+{
+    struct task_struct *task = (void *)bpf_get_current_task();
+    struct cgroup *cgrp = BPF_CORE_READ(task, cgroups, dfl_cgrp);
+    int level = BPF_CORE_READ(cgrp, level);
+    void *rules = NULL;
+    __u64 id = 0;
+
+    for (int i = 1; i <= CGFENCE_MAX_CGROUP_LEVEL && i <= level; i++) {
+        id = ancestor_cgroup_id(cgrp, i);
+        rules = bpf_map_lookup_elem(&policies, &id);
+        if (rules)
+            break;
+    }
+    if (!rules)
+        return false; /* no registered ancestor: not confined */
+    struct cgfence_policy_key key = {.kind = CGFENCE_KEY_SETTINGS};
+
+    c->cgroup_id = id;
+    c->rules = rules;
+    c->settings = bpf_map_lookup_elem(rules, &key);
+    if (!c->settings)
+        c->settings = &fail_closed_settings;
+    return true;
+}
+
+/*
+ * The container of the current task, ready to judge; false when no container
+ * owns the task or its policy does not hold yet.
+ *
+ * The policy takes hold at the container's first exec: the runtime's init
+ * (exec fifo, masked paths, pivot_root) runs in the container's cgroup between
+ * prestart and that exec, and none of the container's own code runs before it.
+ * bprm_check arms the container before it judges that exec.
+ */
+static __always_inline bool confined(struct container *c)
+{
+    if (!find_container(c))
+        return false;
+    return !(c->settings->flags & CGFENCE_SETTINGS_ARM_ON_EXEC) || c->settings->armed;
+}
+
+/* overlayfs works on its layers under its mounter's credentials. */
+static __always_inline bool credentials_overridden(void)
+{
+    struct task_struct *task = (void *)bpf_get_current_task();
+
+    return BPF_CORE_READ(task, cred) != BPF_CORE_READ(task, real_cred);
+}
+
+enum walk_end {
+    WALK_UNFINISHED = 0, /* too deep or disconnected: deep_access */
+    WALK_RULE,           /* a rule gave the access */
+    WALK_FS_ROOT,        /* a filesystem or mount root: fs-type rule, then default */
+    WALK_OVERLAY_LAYER,  /* an overlay layer's root */
+};
+
+struct walk_result {
+    __u8 access;
+    __u8 end;      /* enum walk_end */
+    __u8 own_rule; /* the rule that decided is on the object itself */
+};
+
+/*
+ * Nearest rule from `dentry` towards its root; the rule's access, or what the
+ * end of the walk gives. `first_depth` is 1 when the object is a child that
+ * does not exist yet below `dentry` (where something would be moved or linked
+ * to), so non-recursive rules on `dentry` itself do not apply. Every way out of
+ * the loop is a `break` so the verifier sees few distinct states after it.
+ */
+static __always_inline struct walk_result walk(struct container *c, struct dentry *dentry,
+                                               int first_depth)
+{
+    struct walk_result w = {.end = WALK_UNFINISHED};
+    struct super_block *sb = BPF_CORE_READ(dentry, d_sb);
+    struct cgfence_policy_key key = {
+        .kind = CGFENCE_KEY_INODE,
+        .dev = BPF_CORE_READ(sb, s_dev),
+    };
+    struct dentry *object = dentry;
+    __u8 flags = 0;
+
+    for (int depth = 0; depth < CGFENCE_MAX_WALK_DEPTH; depth++) {
+        key.ino = BPF_CORE_READ(dentry, d_inode, i_ino);
+        struct cgfence_rule *rule = key.ino ? bpf_map_lookup_elem(c->rules, &key) : NULL;
+
+        if (rule) {
+            flags = rule->flags;
+            if (!(flags & CGFENCE_RULE_NONRECURSIVE) || depth + first_depth == 0) {
+                w.access = rule->access;
+                w.end = (flags & CGFENCE_RULE_MOUNT_BOUNDARY)  ? WALK_FS_ROOT
+                        : (flags & CGFENCE_RULE_OVERLAY_LAYER) ? WALK_OVERLAY_LAYER
+                                                               : WALK_RULE;
+                w.own_rule = dentry == object;
+                break;
+            }
+        }
+        struct dentry *parent = BPF_CORE_READ(dentry, d_parent);
+
+        if (parent == dentry) {
+            /*
+             * A root dentry that is not its superblock's root is disconnected
+             * (open_by_handle_at): the rules above it are unknown.
+             */
+            if (dentry == BPF_CORE_READ(sb, s_root))
+                w.end = WALK_FS_ROOT;
+            break;
+        }
+        dentry = parent;
+    }
+    /* Falling out of the loop: deeper than CGFENCE_MAX_WALK_DEPTH, unfinished. */
+
+    struct cgfence_settings *s = c->settings;
+
+    switch (w.end) {
+    case WALK_RULE:
+        break;
+    case WALK_OVERLAY_LAYER:
+        /* overlayfs's own work on its layers; anyone else gets the rule. */
+        if (credentials_overridden())
+            w.access = CGFENCE_ACCESS_ALL;
+        break;
+    case WALK_FS_ROOT:
+        w.access = s->default_access;
+        if (s->flags & CGFENCE_SETTINGS_HAS_FSTYPE_RULES) {
+            struct cgfence_policy_key fs = {
+                .kind = CGFENCE_KEY_FSTYPE,
+                .ino = BPF_CORE_READ(sb, s_magic),
+            };
+            struct cgfence_rule *rule = bpf_map_lookup_elem(c->rules, &fs);
+
+            if (rule)
+                w.access = rule->access;
+        }
+        break;
+    default:
+        /* Fail closed: never more than every rule on any path could grant. */
+        w.access = s->deep_access;
+        break;
+    }
+    return w;
+}
+
+static __always_inline bool take_event_token(struct container *c)
+{
+    struct cgfence_ratelimit *rl = bpf_map_lookup_elem(&ratelimits, &c->cgroup_id);
+
+    if (!rl)
+        return false; /* the writer creates it; without it, count the loss */
+    __u64 now = bpf_ktime_get_ns();
+    __u64 cap = (__u64)c->settings->events_burst * 1000;
+    __u64 elapsed = now - rl->refill_ns;
+    __u64 tokens = rl->tokens;
+
+    /* Racy between CPUs by design: a few extra or fewer records, never a lock. */
+    if (elapsed >= 1000000000ULL * 64)
+        tokens = cap;
+    else
+        tokens += elapsed * c->settings->events_per_sec / 1000000;
+    if (tokens > cap)
+        tokens = cap;
+    rl->refill_ns = now;
+    if (tokens < 1000) {
+        rl->tokens = tokens;
+        return false;
+    }
+    rl->tokens = tokens - 1000;
+    return true;
+}
+
+static __always_inline void report(struct container *c, struct cgfence_counters *n,
+                                   struct dentry *dentry, __u8 wanted, __u8 granted, __u8 hook,
+                                   __u8 verdict)
+{
+    if (!take_event_token(c)) {
+        if (n)
+            n->events_dropped++;
+        return;
+    }
+    struct cgfence_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+
+    if (!e) {
+        if (n)
+            n->events_dropped++;
+        return;
+    }
+    __u64 pid_tgid = bpf_get_current_pid_tgid();
+
+    e->time_ns = bpf_ktime_get_ns();
+    e->container = c->cgroup_id;
+    e->cgroup = bpf_get_current_cgroup_id();
+    e->ino = BPF_CORE_READ(dentry, d_inode, i_ino);
+    e->dev = BPF_CORE_READ(dentry, d_sb, s_dev);
+    e->pid = pid_tgid >> 32;
+    e->tid = (__u32)pid_tgid;
+    e->wanted = wanted;
+    e->granted = granted;
+    e->hook = hook;
+    e->verdict = verdict;
+    e->mode = c->settings->mode;
+    __builtin_memset(e->reserved, 0, sizeof(e->reserved));
+    bpf_get_current_comm(e->comm, sizeof(e->comm));
+    const unsigned char *name = BPF_CORE_READ(dentry, d_name.name);
+
+    if (bpf_probe_read_kernel_str(e->name, sizeof(e->name), name) < 0)
+        e->name[0] = 0;
+    bpf_ringbuf_submit(e, 0);
+    if (n)
+        n->events_sent++;
+}
+
+/*
+ * The verdict for `wanted` given `granted`: counts it, reports a would-be
+ * denial, and returns 0 or -EACCES by the container's mode.
+ */
+static __always_inline int verdict(struct container *c, struct dentry *dentry, __u8 wanted,
+                                   __u8 granted, __u8 hook)
+{
+    struct cgfence_counters *n = bpf_map_lookup_elem(&counters, &c->cgroup_id);
+
+    if (n)
+        n->decisions++;
+    if (!(wanted & ~granted))
+        return 0;
+    if (c->settings->mode == CGFENCE_MODE_ENFORCE) {
+        if (n)
+            n->denied++;
+        report(c, n, dentry, wanted, granted, hook, CGFENCE_VERDICT_DENIED);
+        return -EACCES;
+    }
+    /* audit, and learn (whose memory of denials comes with `profile learn`) */
+    if (n)
+        n->audited++;
+    report(c, n, dentry, wanted, granted, hook, CGFENCE_VERDICT_AUDITED);
+    return 0;
+}
+
+static __always_inline int judge_dentry(struct container *c, struct dentry *dentry, __u8 wanted,
+                                        __u8 hook)
+{
+    return verdict(c, dentry, wanted, walk(c, dentry, 0).access, hook);
+}
+
+/*
+ * A file's verdict is the one of the path its user opened. On 6.6 and later an
+ * overlay's mapping or backing open holds a backing_file whose f_path is the
+ * layer's; a walk that ends on a layer root then judges the overlay path the
+ * user opened (backing_file->user_path), checked to be an overlay's. Before
+ * 6.6 overlayfs gave backing files the overlay path itself.
+ */
+static __always_inline int judge_file(struct container *c, struct file *file, __u8 wanted, __u8 hook)
+{
+    struct dentry *dentry = BPF_CORE_READ(file, f_path.dentry);
+    struct walk_result w = walk(c, dentry, 0);
+
+    if (w.end == WALK_OVERLAY_LAYER && !credentials_overridden() &&
+        bpf_core_type_exists(struct backing_file)) {
+        struct backing_file *bf = (void *)file;
+        struct dentry *user = BPF_CORE_READ(bf, user_path.dentry);
+
+        if (user && BPF_CORE_READ(user, d_sb, s_magic) == OVERLAYFS_SUPER_MAGIC) {
+            dentry = user;
+            w = walk(c, dentry, 0);
+        }
+    }
+    return verdict(c, dentry, wanted, w.access, hook);
+}
+
+SEC("lsm/file_open")
+int BPF_PROG(cgfence_file_open, struct file *file, int ret)
+{
+    struct container c;
+
+    if (ret || !confined(&c))
+        return ret;
+    unsigned int mode = BPF_CORE_READ(file, f_mode);
+    unsigned int flags = BPF_CORE_READ(file, f_flags);
+    __u8 wanted = 0;
+
+    if (flags & __FMODE_EXEC) {
+        wanted = CGFENCE_ACCESS_EXEC; /* execve and its interpreter: x, not r */
+    } else {
+        if (mode & FMODE_READ)
+            wanted |= CGFENCE_ACCESS_READ;
+        if (mode & FMODE_WRITE)
+            wanted |= CGFENCE_ACCESS_WRITE;
+    }
+    if (!wanted)
+        return 0; /* an open for neither read nor write grants nothing */
+    return judge_file(&c, file, wanted, CGFENCE_HOOK_FILE_OPEN);
+}
+
+SEC("lsm/bprm_check_security")
+int BPF_PROG(cgfence_bprm_check, struct linux_binprm *bprm, int ret)
+{
+    struct container c;
+
+    if (ret || !find_container(&c))
+        return ret;
+    if ((c.settings->flags & CGFENCE_SETTINGS_ARM_ON_EXEC) && !c.settings->armed)
+        c.settings->armed = 1; /* the container's first exec: its policy holds from here */
+    return judge_file(&c, BPF_CORE_READ(bprm, file), CGFENCE_ACCESS_EXEC, CGFENCE_HOOK_BPRM_CHECK);
+}
+
+SEC("lsm/mmap_file")
+int BPF_PROG(cgfence_mmap_file, struct file *file, unsigned long reqprot, unsigned long prot,
+             unsigned long flags, int ret)
+{
+    struct container c;
+
+    if (ret || !file || !(prot & PROT_EXEC) || !confined(&c))
+        return ret;
+    return judge_file(&c, file, CGFENCE_ACCESS_EXEC, CGFENCE_HOOK_MMAP_FILE);
+}
+
+SEC("lsm/file_mprotect")
+int BPF_PROG(cgfence_file_mprotect, struct vm_area_struct *vma, unsigned long reqprot,
+             unsigned long prot, int ret)
+{
+    struct container c;
+
+    if (ret || !(prot & PROT_EXEC))
+        return ret;
+    struct file *file = BPF_CORE_READ(vma, vm_file);
+
+    if (!file || !confined(&c))
+        return ret; /* anonymous memory is not a file */
+    return judge_file(&c, file, CGFENCE_ACCESS_EXEC, CGFENCE_HOOK_FILE_MPROTECT);
+}
+
+/* Creating `dentry` (negative) in its parent directory needs w there. */
+static __always_inline int judge_new_child(struct dentry *dentry, int ret, __u8 hook)
+{
+    struct container c;
+
+    if (ret || !confined(&c))
+        return ret;
+    return judge_dentry(&c, BPF_CORE_READ(dentry, d_parent), CGFENCE_ACCESS_WRITE, hook);
+}
+
+SEC("lsm/inode_create")
+int BPF_PROG(cgfence_inode_create, struct inode *dir, struct dentry *dentry, unsigned short mode,
+             int ret)
+{
+    return judge_new_child(dentry, ret, CGFENCE_HOOK_INODE_CREATE);
+}
+
+SEC("lsm/inode_mknod")
+int BPF_PROG(cgfence_inode_mknod, struct inode *dir, struct dentry *dentry, unsigned short mode,
+             unsigned int dev, int ret)
+{
+    return judge_new_child(dentry, ret, CGFENCE_HOOK_INODE_MKNOD);
+}
+
+SEC("lsm/inode_mkdir")
+int BPF_PROG(cgfence_inode_mkdir, struct inode *dir, struct dentry *dentry, unsigned short mode,
+             int ret)
+{
+    return judge_new_child(dentry, ret, CGFENCE_HOOK_INODE_MKDIR);
+}
+
+SEC("lsm/inode_symlink")
+int BPF_PROG(cgfence_inode_symlink, struct inode *dir, struct dentry *dentry, const char *old_name,
+             int ret)
+{
+    return judge_new_child(dentry, ret, CGFENCE_HOOK_INODE_SYMLINK);
+}
+
+/*
+ * Removing `dentry` needs w on its directory and on the object itself, so a
+ * rule that keeps a file from being written also keeps it from being removed.
+ */
+static __always_inline int judge_removal(struct container *c, struct dentry *dentry, __u8 hook)
+{
+    int err = judge_dentry(c, BPF_CORE_READ(dentry, d_parent), CGFENCE_ACCESS_WRITE, hook);
+
+    if (err)
+        return err;
+    return judge_dentry(c, dentry, CGFENCE_ACCESS_WRITE, hook);
+}
+
+SEC("lsm/inode_unlink")
+int BPF_PROG(cgfence_inode_unlink, struct inode *dir, struct dentry *dentry, int ret)
+{
+    struct container c;
+
+    if (ret || !confined(&c))
+        return ret;
+    return judge_removal(&c, dentry, CGFENCE_HOOK_INODE_UNLINK);
+}
+
+SEC("lsm/inode_rmdir")
+int BPF_PROG(cgfence_inode_rmdir, struct inode *dir, struct dentry *dentry, int ret)
+{
+    struct container c;
+
+    if (ret || !confined(&c))
+        return ret;
+    return judge_removal(&c, dentry, CGFENCE_HOOK_INODE_RMDIR);
+}
+
+/*
+ * Giving `object` a new name below `new_parent` (link, rename) must not gain
+ * it a right: what the new place would grant a child must be a subset of what
+ * the object has now, unless a rule on the object itself decides (rules are
+ * keyed by inode, so that one moves with it).
+ */
+static __always_inline int judge_new_name(struct container *c, struct dentry *object,
+                                          struct dentry *new_parent, __u8 hook)
+{
+    int err = judge_dentry(c, new_parent, CGFENCE_ACCESS_WRITE, hook);
+
+    if (err)
+        return err;
+    struct walk_result now = walk(c, object, 0);
+
+    if (now.end == WALK_RULE && now.own_rule)
+        return 0;
+    __u8 gains = walk(c, new_parent, 1).access & ~now.access;
+
+    /* Report the right the move would gain as the one wanted. */
+    return verdict(c, object, gains, 0, hook);
+}
+
+SEC("lsm/inode_link")
+int BPF_PROG(cgfence_inode_link, struct dentry *old_dentry, struct inode *dir,
+             struct dentry *new_dentry, int ret)
+{
+    struct container c;
+
+    if (ret || !confined(&c))
+        return ret;
+    return judge_new_name(&c, old_dentry, BPF_CORE_READ(new_dentry, d_parent),
+                          CGFENCE_HOOK_INODE_LINK);
+}
+
+SEC("lsm/inode_rename")
+int BPF_PROG(cgfence_inode_rename, struct inode *old_dir, struct dentry *old_dentry,
+             struct inode *new_dir, struct dentry *new_dentry, int ret)
+{
+    struct container c;
+
+    if (ret || !confined(&c))
+        return ret;
+    int err = judge_dentry(&c, BPF_CORE_READ(old_dentry, d_parent), CGFENCE_ACCESS_WRITE,
+                           CGFENCE_HOOK_INODE_RENAME);
+
+    if (err)
+        return err;
+    /* Replacing an existing target removes it. (RENAME_EXCHANGE calls us twice.) */
+    if (BPF_CORE_READ(new_dentry, d_inode)) {
+        err = judge_dentry(&c, new_dentry, CGFENCE_ACCESS_WRITE, CGFENCE_HOOK_INODE_RENAME);
+        if (err)
+            return err;
+    }
+    return judge_new_name(&c, old_dentry, BPF_CORE_READ(new_dentry, d_parent),
+                          CGFENCE_HOOK_INODE_RENAME);
+}
+
+/* Changing a file's attributes, extended attributes or ACLs needs w on it. */
+static __always_inline int judge_change(struct dentry *dentry, int ret, __u8 hook)
+{
+    struct container c;
+
+    if (ret || !confined(&c))
+        return ret;
+    return judge_dentry(&c, dentry, CGFENCE_ACCESS_WRITE, hook);
+}
+
+/*
+ * Hooks whose prototype changed inside the supported kernel range: one program
+ * per prototype; the loader enables the one that matches the kernel's BTF
+ * (bpf/hook_prototypes.cpp). The suffix is the position of the dentry.
+ */
+SEC("lsm/inode_setattr")
+int BPF_PROG(cgfence_inode_setattr_d0, struct dentry *dentry, void *attr, int ret)
+{
+    return judge_change(dentry, ret, CGFENCE_HOOK_INODE_SETATTR);
+}
+
+SEC("lsm/inode_setattr")
+int BPF_PROG(cgfence_inode_setattr_d1, void *idmap, struct dentry *dentry, void *attr, int ret)
+{
+    return judge_change(dentry, ret, CGFENCE_HOOK_INODE_SETATTR);
+}
+
+SEC("lsm/inode_setxattr")
+int BPF_PROG(cgfence_inode_setxattr_d0, struct dentry *dentry, const char *name, const void *value,
+             unsigned long size, int flags, int ret)
+{
+    return judge_change(dentry, ret, CGFENCE_HOOK_INODE_SETXATTR);
+}
+
+SEC("lsm/inode_setxattr")
+int BPF_PROG(cgfence_inode_setxattr_d1, void *idmap, struct dentry *dentry, const char *name,
+             const void *value, unsigned long size, int flags, int ret)
+{
+    return judge_change(dentry, ret, CGFENCE_HOOK_INODE_SETXATTR);
+}
+
+SEC("lsm/inode_removexattr")
+int BPF_PROG(cgfence_inode_removexattr_d0, struct dentry *dentry, const char *name, int ret)
+{
+    return judge_change(dentry, ret, CGFENCE_HOOK_INODE_REMOVEXATTR);
+}
+
+SEC("lsm/inode_removexattr")
+int BPF_PROG(cgfence_inode_removexattr_d1, void *idmap, struct dentry *dentry, const char *name,
+             int ret)
+{
+    return judge_change(dentry, ret, CGFENCE_HOOK_INODE_REMOVEXATTR);
+}
+
+/* 6.2 and later: POSIX ACLs no longer pass through the xattr hooks. */
+SEC("lsm/inode_set_acl")
+int BPF_PROG(cgfence_inode_set_acl_d1, void *idmap, struct dentry *dentry, const char *acl_name,
+             void *kacl, int ret)
+{
+    return judge_change(dentry, ret, CGFENCE_HOOK_INODE_SET_ACL);
+}
+
+SEC("lsm/inode_remove_acl")
+int BPF_PROG(cgfence_inode_remove_acl_d1, void *idmap, struct dentry *dentry, const char *acl_name,
+             int ret)
+{
+    return judge_change(dentry, ret, CGFENCE_HOOK_INODE_REMOVE_ACL);
+}

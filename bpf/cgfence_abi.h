@@ -1,0 +1,224 @@
+/* SPDX-License-Identifier: GPL-2.0 OR MIT */
+/*
+ * The ABI shared by the BPF program and userspace: map keys and values, access
+ * bits, the event record. Fixed-width fields only; userspace static_asserts the
+ * layout (bpf/abi_layout.hpp). Bump CGFENCE_ABI_VERSION whenever a struct or a
+ * map definition changes: `cgfencectl load` refuses to reuse pinned maps of
+ * another ABI version.
+ */
+#ifndef CGFENCE_ABI_H
+#define CGFENCE_ABI_H
+
+#ifdef __BPF__
+typedef __u8 cgf_u8;
+typedef __u16 cgf_u16;
+typedef __u32 cgf_u32;
+typedef __u64 cgf_u64;
+#else
+#include <stdint.h>
+typedef uint8_t cgf_u8;
+typedef uint16_t cgf_u16;
+typedef uint32_t cgf_u32;
+typedef uint64_t cgf_u64;
+#endif
+
+#define CGFENCE_ABI_VERSION 1
+
+/* Capacities. The policies outer map holds one inner map per container. */
+#define CGFENCE_MAX_CONTAINERS 4096
+#define CGFENCE_MAX_RULES_PER_CONTAINER 65536
+#define CGFENCE_EVENTS_RINGBUF_BYTES (1U << 20)
+
+/*
+ * Bounds of the kernel's walks (see README "Walk bounds"):
+ * - cgroup levels: a container may be registered at cgroup level 1 to
+ *   CGFENCE_MAX_CGROUP_LEVEL; the hook refuses deeper ones. The program checks
+ *   every ancestor level of the task's cgroup from 1 up to that bound, so a
+ *   process in any descendant cgroup (at any depth) is found.
+ * - dentry levels: at most CGFENCE_MAX_WALK_DEPTH dentries from the object
+ *   towards its root. A walk that ends early (too deep, or a disconnected
+ *   dentry) gets the container's `deep_access`, which the writer sets to the
+ *   intersection of the default and every rule: never more than any rule on the
+ *   way could have granted.
+ */
+#define CGFENCE_MAX_CGROUP_LEVEL 32
+#define CGFENCE_MAX_WALK_DEPTH 64
+
+/* Access bits, as in profiles: r, w, x. */
+#define CGFENCE_ACCESS_READ 0x1
+#define CGFENCE_ACCESS_WRITE 0x2
+#define CGFENCE_ACCESS_EXEC 0x4
+#define CGFENCE_ACCESS_ALL 0x7
+
+/* Kinds of policy keys inside one container's inner map. */
+enum cgfence_key_kind {
+    CGFENCE_KEY_SETTINGS = 0, /* dev = 0, ino = 0: the container's settings */
+    CGFENCE_KEY_INODE = 1,    /* dev = kernel s_dev, ino = i_ino */
+    CGFENCE_KEY_FSTYPE = 2,   /* dev = 0, ino = superblock magic */
+};
+
+struct cgfence_policy_key {
+    cgf_u32 kind;
+    cgf_u32 dev;
+    cgf_u64 ino;
+};
+
+/* Flags of an inode rule. */
+enum cgfence_rule_flags {
+    /* Applies to the directory itself only, not to what lies below it. */
+    CGFENCE_RULE_NONRECURSIVE = 0x1,
+    /*
+     * The root of a mount in the container's view with no path rule of its own:
+     * the walk stops here as it would at a filesystem root (then filesystem-type
+     * rule, then default). Bounds every walk at the container's mounts.
+     */
+    CGFENCE_RULE_MOUNT_BOUNDARY = 0x2,
+    /*
+     * The root of an overlay layer (lower, upper or work directory) of the
+     * container's root filesystem. overlayfs does its own work on layer inodes
+     * under its mounter's credentials (current->cred != current->real_cred)
+     * after the user-visible overlay object was judged; that work is allowed.
+     * Anything else reaching a layer inode gets `access` (normally none).
+     */
+    CGFENCE_RULE_OVERLAY_LAYER = 0x4,
+};
+
+enum cgfence_mode {
+    CGFENCE_MODE_ENFORCE = 0,
+    CGFENCE_MODE_AUDIT = 1,
+    CGFENCE_MODE_LEARN = 2,
+};
+
+/* Flags of a container's settings. */
+enum cgfence_settings_flags {
+    CGFENCE_SETTINGS_HAS_FSTYPE_RULES = 0x1,
+    /*
+     * The policy holds from the container's first exec on (set at prestart):
+     * the runtime's init runs in the container's cgroup before that exec.
+     */
+    CGFENCE_SETTINGS_ARM_ON_EXEC = 0x2,
+};
+
+struct cgfence_rule {
+    cgf_u8 access; /* CGFENCE_ACCESS_* */
+    cgf_u8 flags;  /* CGFENCE_RULE_* */
+    cgf_u16 reserved0;
+    cgf_u32 reserved1;
+    cgf_u64 reserved2;
+};
+
+struct cgfence_settings {
+    cgf_u8 mode;           /* CGFENCE_MODE_* */
+    cgf_u8 default_access; /* what no rule covers */
+    cgf_u8 deep_access;    /* what an unfinished walk gets */
+    cgf_u8 armed;          /* set by the program at the first exec */
+    cgf_u32 flags;         /* CGFENCE_SETTINGS_* */
+    cgf_u32 events_per_sec; /* rate limit of this container's records */
+    cgf_u32 events_burst;
+};
+
+/* The value of every key in a container's inner map. */
+union cgfence_policy_value {
+    struct cgfence_rule rule;
+    struct cgfence_settings settings;
+};
+
+/* Per-container counters (per CPU), keyed by the container's cgroup id. */
+struct cgfence_counters {
+    cgf_u64 decisions; /* checks made for this container's processes */
+    cgf_u64 denied;    /* denials returned (enforce mode) */
+    cgf_u64 audited;   /* would-be denials allowed (audit, learn modes) */
+    cgf_u64 events_sent;
+    cgf_u64 events_dropped; /* rate-limited or ring buffer full */
+};
+
+/* Per-container event rate limiter (token bucket), keyed by cgroup id. */
+struct cgfence_ratelimit {
+    cgf_u64 tokens;    /* events left, in thousandths */
+    cgf_u64 refill_ns; /* bpf_ktime_get_ns() of the last refill */
+};
+
+/* Which LSM hook made a decision. */
+enum cgfence_hook_id {
+    CGFENCE_HOOK_FILE_OPEN = 1,
+    CGFENCE_HOOK_BPRM_CHECK = 2,
+    CGFENCE_HOOK_MMAP_FILE = 3,
+    CGFENCE_HOOK_FILE_MPROTECT = 4,
+    CGFENCE_HOOK_INODE_CREATE = 5,
+    CGFENCE_HOOK_INODE_MKNOD = 6,
+    CGFENCE_HOOK_INODE_MKDIR = 7,
+    CGFENCE_HOOK_INODE_UNLINK = 8,
+    CGFENCE_HOOK_INODE_RMDIR = 9,
+    CGFENCE_HOOK_INODE_RENAME = 10,
+    CGFENCE_HOOK_INODE_LINK = 11,
+    CGFENCE_HOOK_INODE_SYMLINK = 12,
+    CGFENCE_HOOK_INODE_SETATTR = 13,
+    CGFENCE_HOOK_INODE_SETXATTR = 14,
+    CGFENCE_HOOK_INODE_REMOVEXATTR = 15,
+    CGFENCE_HOOK_INODE_SET_ACL = 16,
+    CGFENCE_HOOK_INODE_REMOVE_ACL = 17,
+};
+
+enum cgfence_verdict {
+    CGFENCE_VERDICT_DENIED = 1,  /* enforce: EACCES returned */
+    CGFENCE_VERDICT_AUDITED = 2, /* audit/learn: allowed, reported */
+};
+
+#define CGFENCE_COMM_LEN 16
+#define CGFENCE_NAME_LEN 64
+
+/* One record in the events ring buffer. */
+struct cgfence_event {
+    cgf_u64 time_ns;     /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
+    cgf_u64 container;   /* registered cgroup id of the container */
+    cgf_u64 cgroup;      /* the task's own cgroup id */
+    cgf_u64 ino;         /* object judged */
+    cgf_u32 dev;         /* kernel encoding */
+    cgf_u32 pid;         /* thread group id */
+    cgf_u32 tid;
+    cgf_u8 wanted;       /* CGFENCE_ACCESS_* asked for */
+    cgf_u8 granted;      /* CGFENCE_ACCESS_* the policy gives */
+    cgf_u8 hook;         /* CGFENCE_HOOK_* */
+    cgf_u8 verdict;      /* CGFENCE_VERDICT_* */
+    cgf_u8 mode;         /* CGFENCE_MODE_* */
+    cgf_u8 reserved[7];
+    char comm[CGFENCE_COMM_LEN];
+    char name[CGFENCE_NAME_LEN]; /* the object's last path component */
+};
+
+/*
+ * What the hook keeps of a registered container, for poststop, `ps` and
+ * `events`; no files on disk. Keyed by a 64-bit hash of (id, bundle): two
+ * runtimes' containers with the same id differ by bundle. The writer checks
+ * id and bundle on every lookup and probes the next key on a collision.
+ */
+#define CGFENCE_ID_LEN 128
+#define CGFENCE_BUNDLE_LEN 256
+#define CGFENCE_PROFILE_LEN 64
+
+struct cgfence_record {
+    cgf_u64 cgroup;       /* registered cgroup id: the policies key */
+    cgf_u64 created_ns;   /* CLOCK_REALTIME */
+    cgf_u64 updated_ns;   /* CLOCK_REALTIME of the last policy change */
+    cgf_u32 rule_count;
+    cgf_u8 mode;          /* CGFENCE_MODE_* */
+    cgf_u8 reserved[3];
+    char id[CGFENCE_ID_LEN];
+    char bundle[CGFENCE_BUNDLE_LEN];
+    char profile[CGFENCE_PROFILE_LEN];
+};
+
+/* The single entry of the meta map: what build owns the pins. */
+struct cgfence_meta {
+    cgf_u32 abi_version;
+    cgf_u32 reserved;
+    cgf_u64 build_id; /* hash of the BPF object that was loaded */
+    cgf_u64 loaded_at_ns; /* CLOCK_REALTIME */
+    cgf_u64 flags;        /* CGFENCE_META_* */
+};
+
+enum cgfence_meta_flags {
+    CGFENCE_META_MAPS_ONLY = 0x1, /* pinned by `load --maps-only` */
+};
+
+#endif /* CGFENCE_ABI_H */

@@ -1,0 +1,37 @@
+// cgfencectl: the admin tool of cgfence.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+
+#include "commands.hpp"
+#include "exit_codes.hpp"
+#include "libbpf_log.hpp"
+#include "log.hpp"
+#include "pins.hpp"
+
+int main(int argc, char **argv)
+{
+    using namespace cgfence;
+    CLI::App app{"cgfencectl: load cgfence's BPF LSM program and manage container file policies"};
+    app.require_subcommand(1);
+    app.footer("Exit codes: 0 ok, 1 failed, 2 usage, 3 BPF LSM not supported by this kernel, "
+               "4 refused.\nSee cgfencectl(8).");
+    ctl::GlobalOptions global;
+    global.pin_dir = kDefaultPinDir;
+    app.add_option("--pin-dir", global.pin_dir, "bpffs directory of cgfence's pins")
+        ->capture_default_str();
+    app.add_flag("--json", global.json, "machine-readable output");
+    app.add_flag("--debug", global.debug, "log what is done, libbpf's messages too");
+
+    ctl::Action action;
+    ctl::add_load_commands(app, global, action);
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError &e) {
+        int code = app.exit(e);
+        return code == 0 ? exit_code::ok : exit_code::usage;
+    }
+    log::configure(global.debug ? log::Level::debug : log::Level::info);
+    libbpf_log::install();
+    return action ? action() : exit_code::usage;
+}

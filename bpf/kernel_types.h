@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The kernel structures the program reads, each with only the fields it
+ * reads. preserve_access_index makes every access a CO-RE relocation, so the
+ * offsets come from the running kernel's BTF at load time (5.10 to 7.x), and no
+ * generated vmlinux.h is needed. Where a field moved between versions, a
+ * `___flavour` struct names the old layout and the program asks
+ * bpf_core_field_exists() which one the kernel has.
+ */
+#ifndef CGFENCE_KERNEL_TYPES_H
+#define CGFENCE_KERNEL_TYPES_H
+
+#include <linux/types.h>
+
+#pragma clang attribute push(__attribute__((preserve_access_index)), apply_to = record)
+
+struct kernfs_node {
+    __u64 id;
+};
+
+struct cgroup {
+    int level;
+    struct kernfs_node *kn;
+    struct cgroup *ancestors[]; /* 6.0 and later */
+};
+
+struct cgroup___ancestor_ids {
+    int level;
+    __u64 ancestor_ids[]; /* before 6.0 */
+};
+
+struct css_set {
+    struct cgroup *dfl_cgrp;
+};
+
+struct cred {
+    __u32 usage; /* never read; a struct needs one member */
+};
+
+struct task_struct {
+    struct css_set *cgroups;
+    const struct cred *cred;
+    const struct cred *real_cred;
+};
+
+struct super_block {
+    __u32 s_dev; /* dev_t: MKDEV(major, minor) = major << 20 | minor */
+    unsigned long s_magic;
+    struct dentry *s_root;
+};
+
+struct inode {
+    unsigned long i_ino;
+    struct super_block *i_sb;
+};
+
+struct qstr {
+    const unsigned char *name;
+};
+
+struct dentry {
+    struct dentry *d_parent;
+    struct qstr d_name;
+    struct inode *d_inode;
+    struct super_block *d_sb;
+};
+
+struct path {
+    struct dentry *dentry;
+};
+
+struct file {
+    struct path f_path;
+    unsigned int f_flags;
+    unsigned int f_mode;
+};
+
+/* 6.6 and later: a file that overlayfs (or fuse passthrough) opens on a layer. */
+struct backing_file {
+    struct file file;
+    struct path user_path;
+};
+
+struct linux_binprm {
+    struct file *file;
+};
+
+struct vm_area_struct {
+    struct file *vm_file;
+};
+
+#pragma clang attribute pop
+
+#endif /* CGFENCE_KERNEL_TYPES_H */

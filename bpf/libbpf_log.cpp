@@ -1,0 +1,43 @@
+#include "libbpf_log.hpp"
+
+#include <bpf/libbpf.h>
+#include <cstdarg>
+#include <cstdio>
+
+#include "log.hpp"
+
+namespace cgfence::libbpf_log {
+namespace {
+
+constexpr size_t kKeptBytes = 64 * 1024;
+std::string kept;
+
+int print(enum libbpf_print_level level, const char *format, va_list args)
+{
+    char line[4096];
+    int length = std::vsnprintf(line, sizeof(line), format, args);
+    if (length <= 0)
+        return 0;
+    std::string text(line);
+    kept += text;
+    if (kept.size() > kKeptBytes)
+        kept.erase(0, kept.size() - kKeptBytes);
+    while (!text.empty() && text.back() == '\n')
+        text.pop_back();
+    if (level != LIBBPF_DEBUG || log::enabled(log::Level::debug))
+        log::debug("libbpf: " + text);
+    return length;
+}
+
+} // namespace
+
+void install() { libbpf_set_print(print); }
+
+std::string take()
+{
+    std::string out;
+    out.swap(kept);
+    return out;
+}
+
+} // namespace cgfence::libbpf_log

@@ -1,0 +1,84 @@
+// A container's policy as the kernel reads it, built completely in userspace
+// and then published in one step (one update of the policies map), or
+// withdrawn at the cost of that container's entries alone.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <tuple>
+#include <vector>
+
+#include "abi.hpp"
+#include "error.hpp"
+#include "maps.hpp"
+
+namespace cgfence {
+
+struct PolicyKey {
+    uint32_t kind = CGFENCE_KEY_INODE;
+    uint32_t dev = 0; // kernel encoding
+    uint64_t ino = 0;
+
+    auto operator<=>(const PolicyKey &) const = default;
+};
+
+struct PolicyRule {
+    uint8_t access = 0;
+    uint8_t flags = 0; // CGFENCE_RULE_*
+};
+
+struct ContainerPolicy {
+    cgfence_settings settings{};
+    std::map<PolicyKey, PolicyRule> rules;
+};
+
+inline constexpr uint32_t kMaxEventsPerSecond = 100000;
+
+class PolicyBuilder {
+  public:
+    PolicyBuilder(uint8_t mode, uint8_t default_access);
+
+    // A rule on an object (recursive unless `recursive` is false). Two rules
+    // that land on one object (a symlinked path, a hard link) merge into the
+    // stricter: the intersection of their rights, recursive if either is.
+    PolicyBuilder &inode_rule(uint32_t dev, uint64_t ino, uint8_t access, bool recursive = true);
+    // A rule for every object on filesystems with this superblock magic.
+    PolicyBuilder &fstype_rule(uint64_t magic, uint8_t access);
+    // The root of a mount in the container's view. With a path rule to carry
+    // over (the nearest rule enclosing its mount point), the mount root gets
+    // that rule; without, walks stop there as at a filesystem root. A path
+    // rule on the mount root itself always wins.
+    PolicyBuilder &mount_root(uint32_t dev, uint64_t ino, const PolicyRule *enclosing);
+    // The root of an overlay layer (lower, upper, work) of the rootfs.
+    PolicyBuilder &overlay_layer(uint32_t dev, uint64_t ino);
+    PolicyBuilder &arm_on_exec(bool enabled);
+    PolicyBuilder &event_rate(uint32_t per_second, uint32_t burst);
+
+    // The finished policy; deep_access is the default's rights intersected
+    // with every rule's, so a walk that cannot finish never grants more than
+    // some rule or the default would.
+    [[nodiscard]] ContainerPolicy build() const;
+
+  private:
+    ContainerPolicy policy_;
+    std::map<PolicyKey, PolicyRule> mount_roots_;
+};
+
+// Publishes `policy` for the container registered at `cgroup_id`, replacing
+// any policy it had in one step. Fails, changing nothing, when a map is full.
+Status publish_policy(const PinnedMaps &maps, uint64_t cgroup_id, const ContainerPolicy &policy);
+
+// Removes every entry of the container; a container not registered is not an
+// error (returns false then).
+Result<bool> withdraw_policy(const PinnedMaps &maps, uint64_t cgroup_id);
+
+// The registered containers' cgroup ids.
+Result<std::vector<uint64_t>> registered_cgroups(const PinnedMaps &maps);
+
+// The published policy of a container, read back from the kernel.
+Result<ContainerPolicy> read_policy(const PinnedMaps &maps, uint64_t cgroup_id);
+
+// A container's counters summed over CPUs.
+Result<cgfence_counters> read_counters(const PinnedMaps &maps, uint64_t cgroup_id);
+
+} // namespace cgfence

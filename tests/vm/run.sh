@@ -1,0 +1,254 @@
+#!/usr/bin/env bash
+# Boot a Debian kernel under qemu (TCG, no KVM) and run a command as root inside it.
+#
+#   run.sh [--kernel LABEL] [--memory MB] [--timeout SECONDS] -- COMMAND [ARG...]
+#
+#   --kernel LABEL     5.10, 6.1, 6.12, sid's major.minor (e.g. 7.2) or latest (the newest
+#                      cached sid kernel); default: the newest cached kernel. A kernel
+#                      that is not cached yet is fetched with fetch-kernels.sh.
+#   --memory MB        guest memory, default 2048
+#   --timeout SECONDS  stop the guest after this long, default 1200
+#
+# The guest sees the host's root read-only (virtiofs; Debian's cloud kernels have no
+# 9p) and the project tree read-write at the same absolute path, and so does the build
+# tree when CGFENCE_BUILD_DIR puts it elsewhere. COMMAND runs as root in the project
+# directory with stdin from /dev/null and this environment: HOME=/root (a tmpfs),
+# PATH=<build>/bin then the standard directories, TERM=dumb, LANG=C.UTF-8,
+# CGFENCE_IN_VM=1, CGFENCE_VM_KERNEL=<label>, CGFENCE_BUILD_DIR=<build>. Its stdout and
+# stderr come out on run.sh's stdout (one serial console carries both); run.sh's own
+# messages go to stderr.
+#
+# Before booting, the project is built (cmake configure when <build>/CMakeCache.txt is
+# missing, then cmake --build) unless CGFENCE_VM_NO_BUILD=1.
+#
+# Environment: CGFENCE_CACHE_DIR (default /var/cache/cgfence: kernels, initramfs images),
+# CGFENCE_BUILD_DIR (default <project>/build), CGFENCE_VM_NO_BUILD.
+#
+# Exit status: COMMAND's; 124 when the guest timed out; 125 when the guest stopped
+# without reporting one (kernel panic, init failure, qemu error); 2 for a usage error.
+set -euo pipefail
+
+VM_DIR=$(cd "$(dirname "$0")" && pwd -P)
+PROJECT_DIR=$(cd "$VM_DIR/../.." && pwd -P)
+CACHE_DIR=${CGFENCE_CACHE_DIR:-/var/cache/cgfence}
+BUILD_DIR=$(realpath -m "${CGFENCE_BUILD_DIR:-$PROJECT_DIR/build}")
+VIRTIOFSD_CANDIDATES=(/usr/libexec/virtiofsd /usr/lib/qemu/virtiofsd)
+
+die() { echo "run.sh: $*" >&2; exit 125; }
+note() { echo "run.sh: $*" >&2; }
+
+usage() {
+    sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0" >&2
+    exit 2
+}
+
+parse_args() {
+    KERNEL="" MEMORY=2048 TIMEOUT=1200 COMMAND=()
+    while (($#)); do
+        case $1 in
+            --kernel) KERNEL=${2:?}; shift 2 ;;
+            --memory) MEMORY=${2:?}; shift 2 ;;
+            --timeout) TIMEOUT=${2:?}; shift 2 ;;
+            --) shift; COMMAND=("$@"); break ;;
+            *) usage ;;
+        esac
+    done
+    ((${#COMMAND[@]})) || usage
+    [[ $MEMORY =~ ^[0-9]+$ && $TIMEOUT =~ ^[0-9]+$ ]] || usage
+}
+
+check_tools() {
+    [[ $(id -u) == 0 ]] || die "must run as root (virtiofsd serves the host's files)"
+    local tool
+    for tool in qemu-system-x86_64 busybox cpio gzip modprobe timeout; do
+        command -v "$tool" >/dev/null ||
+            die "$tool not found (Debian packages: qemu-system-x86 busybox-static cpio kmod)"
+    done
+    VIRTIOFSD=""
+    for tool in "$(command -v virtiofsd || true)" "${VIRTIOFSD_CANDIDATES[@]}"; do
+        [[ -x $tool ]] && { VIRTIOFSD=$tool; break; }
+    done
+    [[ -n $VIRTIOFSD ]] || die "virtiofsd not found (Debian: qemu-system-common or virtiofsd)"
+}
+
+build_project() {
+    [[ ${CGFENCE_VM_NO_BUILD:-0} == 1 ]] && return
+    if [[ ! -f $PROJECT_DIR/CMakeLists.txt ]]; then
+        note "no CMakeLists.txt in $PROJECT_DIR: nothing to build"
+        return
+    fi
+    # Build output goes to stderr: stdout is the guest command's.
+    if [[ ! -f $BUILD_DIR/CMakeCache.txt ]]; then
+        cmake -S "$PROJECT_DIR" -B "$BUILD_DIR" >&2 || die "cmake could not configure $BUILD_DIR"
+    fi
+    cmake --build "$BUILD_DIR" -j2 >&2 || die "the build in $BUILD_DIR failed"
+}
+
+# Sets KERNEL_LABEL, KERNEL_DIR, KERNEL_VERSION from --kernel, fetching when needed.
+resolve_kernel() {
+    local fetch=$VM_DIR/fetch-kernels.sh pick
+    # fetch-kernels.sh --list prints "LABEL VERSION SUITE", oldest first.
+    case $KERNEL in
+        "") pick='{ label = $1 } END { print label }' ;;
+        latest) pick='$3 == "sid" { label = $1 } END { print label }' ;;
+        *) pick="\$1 == \"$KERNEL\" { print \$1 }" ;;
+    esac
+    KERNEL_LABEL=$("$fetch" --list | awk "$pick")
+    if [[ -z $KERNEL_LABEL ]]; then
+        "$fetch" "${KERNEL:-latest}" >&2
+        KERNEL_LABEL=$("$fetch" --list | awk "$pick")
+        [[ -n $KERNEL_LABEL ]] || die "kernel ${KERNEL:-latest} is not in the cache after fetching"
+    fi
+    KERNEL_DIR=$CACHE_DIR/kernels/$KERNEL_LABEL
+    KERNEL_VERSION=$(cat "$KERNEL_DIR/kernel-version")
+}
+
+# Prints the initramfs for the kernel: busybox, guest-init.sh as /init, and the modules
+# that virtiofs needs, decompressed for busybox's insmod. Cached per kernel version and
+# content of guest-init.sh and busybox.
+initramfs() {
+    local busybox hash dir out work ko name
+    busybox=$(command -v busybox)
+    hash=$(cat "$VM_DIR/guest-init.sh" "$busybox" | sha256sum | cut -c1-16)
+    dir=$CACHE_DIR/initramfs
+    out=$dir/$KERNEL_VERSION-$hash.cpio.gz
+    if [[ ! -f $out ]]; then
+        work=$RUN_TMP/initramfs
+        mkdir -p "$dir" "$work/bin" "$work/modules"
+        cp "$busybox" "$work/bin/busybox"
+        install -m 0755 "$VM_DIR/guest-init.sh" "$work/init"
+        touch "$work/modules/order"
+        # Built-in modules are left out: modprobe prints them as "builtin NAME".
+        for ko in $(modprobe -a -d "$KERNEL_DIR" -S "$KERNEL_VERSION" --show-depends virtio_pci virtiofs |
+            awk '$1 == "insmod" && !seen[$2]++ { print $2 }'); do
+            name=$(basename "$ko")
+            name=${name%%.ko*}.ko
+            case $ko in
+                *.ko.xz) xz -dc "$ko" ;;
+                *.ko.zst) zstd -dc "$ko" ;;
+                *.ko.gz) gzip -dc "$ko" ;;
+                *) cat "$ko" ;;
+            esac >"$work/modules/$name"
+            echo "$name" >>"$work/modules/order"
+        done
+        (cd "$work" && find . | cpio -o -H newc -R 0:0 --quiet) | gzip -1 >"$out.$$"
+        rm -f "$dir/$KERNEL_VERSION"-*.cpio.gz
+        mv "$out.$$" "$out"
+    fi
+    echo "$out"
+}
+
+# share TAG DIR CACHE: serve DIR to the guest as virtiofs TAG.
+share() {
+    local tag=$1 sock=$RUN_TMP/$1.sock
+    "$VIRTIOFSD" --socket-path="$sock" -o source="$2" -o cache="$3" -o sandbox=chroot \
+        --rlimit-nofile=0 </dev/null >"$RUN_TMP/$tag.log" 2>&1 &
+    VIRTIOFSD_PIDS+=($!)
+    QEMU_ARGS+=(-chardev "socket,id=$tag,path=${sock//,/,,}"
+        -device "vhost-user-fs-pci,chardev=$tag,tag=$tag")
+    SOCKETS+=("$sock")
+}
+
+wait_for_sockets() {
+    local sock tries
+    for sock in "${SOCKETS[@]}"; do
+        for ((tries = 0; tries < 200; tries++)); do
+            [[ -S $sock ]] && continue 2
+            sleep 0.05
+        done
+        cat "$RUN_TMP"/*.log >&2
+        die "virtiofsd did not create $sock"
+    done
+}
+
+cleanup() {
+    local pid
+    for pid in "${VIRTIOFSD_PIDS[@]}" ${QEMU_PID:+"$QEMU_PID"}; do
+        kill "$pid" 2>/dev/null || true
+    done
+    wait 2>/dev/null || true
+    rm -rf "$RUN_TMP"
+}
+
+main() {
+    parse_args "$@"
+    check_tools
+    build_project
+    resolve_kernel
+
+    VIRTIOFSD_PIDS=() QEMU_ARGS=() SOCKETS=() QEMU_PID=""
+    RUN_TMP=$(mktemp -d "${TMPDIR:-/tmp}/cgfence-vm.XXXXXX")
+    trap cleanup EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+
+    # The run directory the guest sees at /run/cgfence: config and command in, status out.
+    local run_share=$RUN_TMP/share build_shared=0 modules_parent
+    mkdir "$run_share"
+    case $BUILD_DIR/ in
+        "$PROJECT_DIR"/*) ;;
+        *) [[ -d $BUILD_DIR ]] && build_shared=1 ;;
+    esac
+    modules_parent=$(realpath /lib)
+    {
+        printf '%s=%q\n' \
+            KERNEL_LABEL "$KERNEL_LABEL" \
+            KERNEL_VERSION "$KERNEL_VERSION" \
+            MODULES_DIR "$(realpath "$KERNEL_DIR/lib/modules/$KERNEL_VERSION")" \
+            MODULES_PARENT "$modules_parent" \
+            PROJECT_DIR "$PROJECT_DIR" \
+            BUILD_DIR "$BUILD_DIR" \
+            BUILD_SHARED "$build_shared"
+    } >"$run_share/config"
+    printf '%s\0' "${COMMAND[@]}" >"$run_share/command"
+
+    # The host's root does not change during the run (the build is done): let the guest
+    # cache it for good. The read-write trees keep the default coherence.
+    share cgfence-host / always
+    share cgfence-run "$run_share" auto
+    share cgfence-project "$PROJECT_DIR" auto
+    if ((build_shared)); then
+        share cgfence-build "$BUILD_DIR" auto
+    fi
+    wait_for_sockets
+
+    local append="console=ttyS0 quiet loglevel=1 panic=-1"
+    # 5.10's default LSM list lacks bpf; 6.1 and later have it.
+    if ! grep -q '^CONFIG_LSM=.*bpf' "$KERNEL_DIR/config"; then
+        append+=" lsm=lockdown,capability,yama,apparmor,bpf"
+    fi
+
+    local initrd start status rc=0
+    initrd=$(initramfs)
+    note "booting $KERNEL_LABEL ($KERNEL_VERSION)"
+    start=$EPOCHREALTIME
+    # vhost-user (virtiofsd) needs the guest's memory in a shared memory object.
+    timeout -k 10 "$TIMEOUT" qemu-system-x86_64 \
+        -accel tcg -cpu max -smp 2 -m "$MEMORY" \
+        -object "memory-backend-memfd,id=mem,size=${MEMORY}M,share=on" \
+        -machine memory-backend=mem \
+        -kernel "$KERNEL_DIR/vmlinuz" -initrd "$initrd" -append "$append" \
+        -nographic -no-reboot -nic none -monitor none \
+        -serial "file:$RUN_TMP/console.log" -serial stdio \
+        "${QEMU_ARGS[@]}" </dev/null &
+    QEMU_PID=$!
+    wait "$QEMU_PID" || rc=$?
+    QEMU_PID=""
+
+    local elapsed boot
+    elapsed=$(awk -v start="$start" -v end="$EPOCHREALTIME" 'BEGIN { printf "%.1f", end - start }')
+    if [[ -f $run_share/status ]]; then
+        status=$(cat "$run_share/status")
+        boot=$(cat "$run_share/boot-seconds")
+        note "$KERNEL_LABEL: exit status $status; command started $boot s after kernel start, $elapsed s in all"
+        exit "$status"
+    fi
+    if ((rc == 124)); then
+        note "$KERNEL_LABEL: timed out after $TIMEOUT s"
+        exit 124
+    fi
+    cat "$RUN_TMP"/*.log >&2
+    die "$KERNEL_LABEL: the guest stopped without reporting an exit status (qemu exit code $rc; a kernel panic or failing init prints its reason above)"
+}
+
+main "$@"

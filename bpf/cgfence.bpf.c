@@ -283,7 +283,7 @@ static __always_inline bool take_event_token(struct container *c)
     __u64 tokens = rl->tokens;
 
     /* Racy between CPUs by design: a few extra or fewer records, never a lock. */
-    if (elapsed >= 1000000000ULL * 64)
+    if (rl->refill_ns == 0 || elapsed >= 1000000000ULL * 64)
         tokens = cap;
     else
         tokens += elapsed * c->settings->events_per_sec / 1000000;

@@ -71,6 +71,7 @@ struct path {
 
 struct file {
     struct path f_path;
+    struct inode *f_inode;
     unsigned int f_flags;
     unsigned int f_mode;
 };

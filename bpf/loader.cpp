@@ -92,7 +92,8 @@ Result<std::vector<std::string>> reuse_pinned_maps(bpf_object *object, const Pin
         if (std::string(name) == "meta") {
             cgfence_meta meta{};
             uint32_t zero = 0;
-            if (bpf_map_lookup_elem(fd.get(), &zero, &meta) == 0 &&
+            // ABI version 0: an interrupted first load that never wrote meta.
+            if (bpf_map_lookup_elem(fd.get(), &zero, &meta) == 0 && meta.abi_version != 0 &&
                 meta.abi_version != CGFENCE_ABI_VERSION)
                 return logic_error("reuse pinned maps", pins.root,
                                    "they hold ABI version " + std::to_string(meta.abi_version) +

@@ -4,8 +4,8 @@
 //   <pin dir>/progs/<prog>    the attached programs
 //   <pin dir>/links/<prog>    their LSM links: enforcement lives as long as these pins
 //
-// An upgrade pins the new links in links.new, swaps directories by rename, and
-// unpins links.old: the new programs are attached before the old ones go.
+// An upgrade pins the new links in links-new, swaps directories by rename, and
+// unpins links-old: the new programs are attached before the old ones go.
 #pragma once
 
 #include <filesystem>
@@ -26,11 +26,11 @@ struct PinLayout {
     [[nodiscard]] std::filesystem::path links() const { return root / "links"; }
     [[nodiscard]] std::filesystem::path staged(const std::filesystem::path &dir) const
     {
-        return dir.string() + ".new";
+        return dir.string() + "-new"; // bpffs refuses names with a dot
     }
     [[nodiscard]] std::filesystem::path retired(const std::filesystem::path &dir) const
     {
-        return dir.string() + ".old";
+        return dir.string() + "-old";
     }
 };
 

@@ -78,8 +78,10 @@ set_apt_opts() {
     APT_OPTS=(
         -o "Dir::Etc::sourcelist=$dir/sources.list"
         -o Dir::Etc::sourceparts=/nonexistent
-        -o Dir::Etc::preferencesparts=/nonexistent
+        -o "Dir::Etc::preferences=$dir/preferences"
+        -o "Dir::Etc::preferencesparts=$dir/preferences.d"
         -o "Dir::State::Lists=$dir/lists"
+        -o Dir::State::status=/dev/null
         -o "Dir::Cache=$dir/cache"
         -o APT::Architectures=amd64
         -o Acquire::Languages=none
@@ -91,7 +93,7 @@ set_apt_opts() {
 # update_suite SUITE KEYRING: refresh SUITE's private package lists, verified with KEYRING.
 update_suite() {
     local suite=$1 keyring=$2 dir=$APT_DIR/$1
-    mkdir -p "$dir/lists/partial" "$dir/cache/archives/partial"
+    mkdir -p "$dir/lists/partial" "$dir/cache/archives/partial" "$dir/preferences.d"
     echo "deb [signed-by=$keyring] $MIRROR $suite main" >"$dir/sources.list"
     set_apt_opts "$suite"
     # --error-on=any: a signature apt cannot verify is an error, not a warning.
@@ -167,15 +169,18 @@ fetch_label() {
         dpkg-deb -x "$pkg" "$stage/root"
     done
 
-    for moddir in "$stage/root/lib/modules/$version" "$stage/root/usr/lib/modules/$version" ""; do
-        [[ -d $moddir ]] && break
-    done
-    [[ -n $moddir ]] || die "$label: no lib/modules/$version in ${pkgs[*]}"
+    # bullseye to trixie: boot/vmlinuz-<version>, boot/config-<version>, lib/modules/;
+    # sid: all of them in usr/lib/modules/<version>/.
+    moddir=$stage/root/lib/modules/$version
+    if [[ ! -d $moddir ]]; then
+        moddir=$stage/root/usr/lib/modules/$version
+    fi
+    [[ -d $moddir ]] || die "$label: no lib/modules/$version in ${pkgs[*]}"
     for f in "$stage/root/boot/vmlinuz-$version" "$moddir/vmlinuz"; do
-        [[ -f $f ]] && mv "$f" "$dest/vmlinuz"
+        if [[ -f $f ]]; then mv "$f" "$dest/vmlinuz"; fi
     done
     for f in "$stage/root/boot/config-$version" "$moddir/config"; do
-        [[ -f $f ]] && mv "$f" "$dest/config"
+        if [[ -f $f ]]; then mv "$f" "$dest/config"; fi
     done
     [[ -f $dest/vmlinuz && -f $dest/config ]] || die "$label: no vmlinuz or config in ${pkgs[*]}"
     mv "$moddir" "$dest/lib/modules/$version"
@@ -211,6 +216,9 @@ main() {
     done
     MIRROR=$(debian_mirror)
     mkdir -p "$KERNELS_DIR" "$APT_DIR"
+    # One fetch at a time: concurrent runs (run.sh for two kernels) share the cache.
+    exec 9>"$CACHE_DIR/.fetch.lock"
+    flock 9
     for label in "${labels[@]}"; do
         fetch_label "$label"
     done

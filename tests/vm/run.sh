@@ -14,9 +14,10 @@
 # tree when CGFENCE_BUILD_DIR puts it elsewhere. COMMAND runs as root in the project
 # directory with stdin from /dev/null and this environment: HOME=/root (a tmpfs),
 # PATH=<build>/bin then the standard directories, TERM=dumb, LANG=C.UTF-8,
-# CGFENCE_IN_VM=1, CGFENCE_VM_KERNEL=<label>, CGFENCE_BUILD_DIR=<build>. Its stdout and
-# stderr come out on run.sh's stdout (one serial console carries both); run.sh's own
-# messages go to stderr.
+# CGFENCE_IN_VM=1, CGFENCE_VM_KERNEL=<label>, CGFENCE_BUILD_DIR=<build>. /tmp, /run,
+# /root and /var/tmp are tmpfs. Its stdout and stderr come out on run.sh's stdout (one
+# serial port carries both) and nothing else does: kernel messages stay on the console,
+# which run.sh shows only when the guest dies. run.sh's own messages go to stderr.
 #
 # Before booting, the project is built (cmake configure when <build>/CMakeCache.txt is
 # missing, then cmake --build) unless CGFENCE_VM_NO_BUILD=1.
@@ -25,14 +26,18 @@
 # CGFENCE_BUILD_DIR (default <project>/build), CGFENCE_VM_NO_BUILD.
 #
 # Exit status: COMMAND's; 124 when the guest timed out; 125 when the guest stopped
-# without reporting one (kernel panic, init failure, qemu error); 2 for a usage error.
+# without reporting one (kernel panic, init failure, qemu error; the console is shown)
+# or the harness failed before booting (build, kernel fetch, missing tool); 2 for a
+# usage error. Runs as root (virtiofsd) on x86_64.
 set -euo pipefail
 
 VM_DIR=$(cd "$(dirname "$0")" && pwd -P)
 PROJECT_DIR=$(cd "$VM_DIR/../.." && pwd -P)
 CACHE_DIR=${CGFENCE_CACHE_DIR:-/var/cache/cgfence}
 BUILD_DIR=$(realpath -m "${CGFENCE_BUILD_DIR:-$PROJECT_DIR/build}")
-VIRTIOFSD_CANDIDATES=(/usr/libexec/virtiofsd /usr/lib/qemu/virtiofsd)
+# The C virtiofsd of Debian 12's qemu-system-common. Debian 13 ships the Rust one
+# instead (package virtiofsd, /usr/libexec/virtiofsd), whose options differ.
+VIRTIOFSD=/usr/lib/qemu/virtiofsd
 
 die() { echo "run.sh: $*" >&2; exit 125; }
 note() { echo "run.sh: $*" >&2; }
@@ -54,7 +59,8 @@ parse_args() {
         esac
     done
     ((${#COMMAND[@]})) || usage
-    [[ $MEMORY =~ ^[0-9]+$ && $TIMEOUT =~ ^[0-9]+$ ]] || usage
+    [[ $KERNEL =~ ^(|latest|[0-9]+\.[0-9]+)$ && $MEMORY =~ ^[0-9]+$ && $TIMEOUT =~ ^[0-9]+$ ]] ||
+        usage
 }
 
 check_tools() {
@@ -64,11 +70,7 @@ check_tools() {
         command -v "$tool" >/dev/null ||
             die "$tool not found (Debian packages: qemu-system-x86 busybox-static cpio kmod)"
     done
-    VIRTIOFSD=""
-    for tool in "$(command -v virtiofsd || true)" "${VIRTIOFSD_CANDIDATES[@]}"; do
-        [[ -x $tool ]] && { VIRTIOFSD=$tool; break; }
-    done
-    [[ -n $VIRTIOFSD ]] || die "virtiofsd not found (Debian: qemu-system-common or virtiofsd)"
+    [[ -x $VIRTIOFSD ]] || die "$VIRTIOFSD not found (Debian 12 package: qemu-system-common)"
 }
 
 build_project() {
@@ -86,17 +88,15 @@ build_project() {
 
 # Sets KERNEL_LABEL, KERNEL_DIR, KERNEL_VERSION from --kernel, fetching when needed.
 resolve_kernel() {
-    local fetch=$VM_DIR/fetch-kernels.sh pick
+    local fetch=$VM_DIR/fetch-kernels.sh
     # fetch-kernels.sh --list prints "LABEL VERSION SUITE", oldest first.
-    case $KERNEL in
-        "") pick='{ label = $1 } END { print label }' ;;
-        latest) pick='$3 == "sid" { label = $1 } END { print label }' ;;
-        *) pick="\$1 == \"$KERNEL\" { print \$1 }" ;;
-    esac
-    KERNEL_LABEL=$("$fetch" --list | awk "$pick")
+    # shellcheck disable=SC2016 # an awk program
+    local pick='want == "" || (want == "latest" && $3 == "sid") || $1 == want { label = $1 }
+                END { print label }'
+    KERNEL_LABEL=$("$fetch" --list | awk -v want="$KERNEL" "$pick")
     if [[ -z $KERNEL_LABEL ]]; then
-        "$fetch" "${KERNEL:-latest}" >&2
-        KERNEL_LABEL=$("$fetch" --list | awk "$pick")
+        "$fetch" "${KERNEL:-latest}" >&2 || die "could not fetch kernel ${KERNEL:-latest}"
+        KERNEL_LABEL=$("$fetch" --list | awk -v want="$KERNEL" "$pick")
         [[ -n $KERNEL_LABEL ]] || die "kernel ${KERNEL:-latest} is not in the cache after fetching"
     fi
     KERNEL_DIR=$CACHE_DIR/kernels/$KERNEL_LABEL
@@ -138,7 +138,9 @@ initramfs() {
     echo "$out"
 }
 
-# share TAG DIR CACHE: serve DIR to the guest as virtiofs TAG.
+# share TAG DIR CACHE: serve DIR to the guest as virtiofs TAG. sandbox=chroot works
+# inside containers too; --rlimit-nofile=0 keeps the open-files limit, since raising it
+# needs CAP_SYS_RESOURCE, which containers may lack.
 share() {
     local tag=$1 sock=$RUN_TMP/$1.sock
     "$VIRTIOFSD" --socket-path="$sock" -o source="$2" -o cache="$3" -o sandbox=chroot \
@@ -161,9 +163,16 @@ wait_for_sockets() {
     done
 }
 
+# shellcheck disable=SC2317 # called by the EXIT trap
 cleanup() {
     local pid
-    for pid in "${VIRTIOFSD_PIDS[@]}" ${QEMU_PID:+"$QEMU_PID"}; do
+    # qemu first (through timeout, which passes the signal on): it talks to virtiofsd
+    # until it exits.
+    if [[ -n $QEMU_PID ]]; then
+        kill "$QEMU_PID" 2>/dev/null || true
+        wait "$QEMU_PID" 2>/dev/null || true
+    fi
+    for pid in "${VIRTIOFSD_PIDS[@]}"; do
         kill "$pid" 2>/dev/null || true
     done
     wait 2>/dev/null || true
@@ -223,12 +232,15 @@ main() {
     note "booting $KERNEL_LABEL ($KERNEL_VERSION)"
     start=$EPOCHREALTIME
     # vhost-user (virtiofsd) needs the guest's memory in a shared memory object.
+    # The kernel console (ttyS0) goes to a file, shown only when the guest dies; the
+    # command's output comes on ttyS1. -display none rather than -nographic, which
+    # would make SeaBIOS print its banner and terminal resets on the serial port.
     timeout -k 10 "$TIMEOUT" qemu-system-x86_64 \
         -accel tcg -cpu max -smp 2 -m "$MEMORY" \
         -object "memory-backend-memfd,id=mem,size=${MEMORY}M,share=on" \
         -machine memory-backend=mem \
         -kernel "$KERNEL_DIR/vmlinuz" -initrd "$initrd" -append "$append" \
-        -nographic -no-reboot -nic none -monitor none \
+        -display none -vga none -no-reboot -nic none -monitor none \
         -serial "file:$RUN_TMP/console.log" -serial stdio \
         "${QEMU_ARGS[@]}" </dev/null &
     QEMU_PID=$!
@@ -247,7 +259,7 @@ main() {
         note "$KERNEL_LABEL: timed out after $TIMEOUT s"
         exit 124
     fi
-    cat "$RUN_TMP"/*.log >&2
+    tr -d "\r" <"$RUN_TMP/console.log" | cat -v >&2
     die "$KERNEL_LABEL: the guest stopped without reporting an exit status (qemu exit code $rc; a kernel panic or failing init prints its reason above)"
 }
 

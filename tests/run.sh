@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Builds cgfence and runs every suite: the host unit and integration suites,
+# then the VM suites on each kernel of the matrix (one boot per kernel runs
+# every VM suite). Each test prints one line, PASS, FAIL or SKIP (with why);
+# the last line is the count: "N passed, N failed, N skipped".
+#
+#   tests/run.sh                      everything
+#   CGFENCE_KERNELS="6.1" tests/run.sh  one kernel of the matrix
+#   CGFENCE_VM=0 tests/run.sh         host suites only (the VM suites count as skipped)
+set -uo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${CGFENCE_BUILD_DIR:-$root/build}
+kernels=${CGFENCE_KERNELS:-"5.10 6.1 6.12 latest"}
+logs=$(mktemp -d /tmp/cgfence-run.XXXXXX)
+passed=0 failed=0 skipped=0
+
+count() { # count FILE: adds its PASS/FAIL/SKIP lines to the totals
+  local p f s
+  p=$(grep -c '^PASS ' "$1") f=$(grep -c '^FAIL ' "$1") s=$(grep -c '^SKIP ' "$1")
+  passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
+}
+
+# run_suite NAME COMMAND...: runs a suite, shows its lines, counts them. A
+# suite that fails without saying which test failed counts as one failure.
+run_suite() {
+  local name=$1 log=$logs/$1.log status
+  shift
+  echo "== $name"
+  CGFENCE_SUITE_PREFIX=$name "$@" 2>&1 | tee "$log"
+  status=${PIPESTATUS[0]}
+  count "$log"
+  if ((status != 0)) && ! grep -q '^FAIL ' "$log"; then
+    echo "FAIL $name: exited with status $status"
+    failed=$((failed + 1))
+  fi
+}
+
+finish() {
+  echo "logs: $logs"
+  echo "$passed passed, $failed failed, $skipped skipped"
+  ((failed == 0))
+  exit
+}
+
+if [[ ${CGFENCE_SKIP_DEPS:-0} != 1 ]]; then
+  bash "$root/tests/install-deps.sh" || { echo "FAIL install-deps"; failed=1; finish; }
+fi
+
+echo "== build ($build)"
+if ! { cmake -S "$root" -B "$build" -DCGFENCE_WERROR=ON >"$logs/configure.log" 2>&1 &&
+  cmake --build "$build" -j"$(nproc)" >"$logs/build.log" 2>&1; }; then
+  tail -n 40 "$logs/configure.log" "$logs/build.log"
+  echo "FAIL build"
+  failed=1
+  finish
+fi
+
+run_suite unit "$build/bin/cgfence-unit-tests"
+run_suite host "$build/bin/cgfence-host-tests"
+
+# The VM suites: real enforcement on every kernel of the matrix.
+if [[ ${CGFENCE_VM:-1} == 0 ]]; then
+  for kernel in $kernels; do
+    echo "SKIP vm@$kernel: CGFENCE_VM=0 (VM suites not run)"
+    skipped=$((skipped + 1))
+  done
+  finish
+fi
+if ! "$root/tests/vm/fetch-kernels.sh" $kernels >"$logs/fetch-kernels.log" 2>&1; then
+  tail -n 20 "$logs/fetch-kernels.log"
+  echo "FAIL vm: fetching the kernels failed (see $logs/fetch-kernels.log)"
+  failed=$((failed + 1))
+  finish
+fi
+for kernel in $kernels; do
+  CGFENCE_VM_NO_BUILD=1 CGFENCE_BUILD_DIR=$build \
+    run_suite "vm@$kernel" "$root/tests/vm/run.sh" --kernel "$kernel" -- "$root/tests/vm/guest-suites.sh"
+done
+finish

@@ -1,0 +1,81 @@
+#include <doctest/doctest.h>
+
+#include <bpf/btf.h>
+#include <memory>
+#include <vector>
+
+#include "hook_prototypes.hpp"
+
+using namespace cgfence;
+
+namespace {
+
+using BtfPtr = std::unique_ptr<btf, decltype(&btf__free)>;
+
+// A BTF with bpf_lsm_<hook> functions of the given parameter counts, as a
+// kernel of that era describes them.
+BtfPtr kernel_btf(const std::vector<std::pair<std::string, int>> &hooks)
+{
+    BtfPtr b(btf__new_empty(), btf__free);
+    int int_type = btf__add_int(b.get(), "int", 4, BTF_INT_SIGNED);
+    for (const auto &[hook, arguments] : hooks) {
+        int proto = btf__add_func_proto(b.get(), int_type);
+        for (int i = 0; i < arguments; i++)
+            btf__add_func_param(b.get(), ("a" + std::to_string(i)).c_str(), int_type);
+        btf__add_func(b.get(), ("bpf_lsm_" + hook).c_str(), BTF_FUNC_GLOBAL, proto);
+    }
+    return b;
+}
+
+const std::vector<std::pair<std::string, int>> common_hooks = {
+    {"file_open", 1},    {"bprm_check_security", 1}, {"mmap_file", 4},   {"file_mprotect", 3},
+    {"inode_create", 3}, {"inode_mknod", 4},         {"inode_mkdir", 3}, {"inode_symlink", 3},
+    {"inode_unlink", 2}, {"inode_rmdir", 2},         {"inode_link", 3},  {"inode_rename", 4}};
+
+} // namespace
+
+TEST_CASE("5.10 prototypes pick the dentry-first variants and no ACL hooks")
+{
+    auto hooks = common_hooks;
+    hooks.insert(hooks.end(), {{"inode_setattr", 2}, {"inode_setxattr", 5}, {"inode_removexattr", 2}});
+    auto chosen = programs_for_kernel(kernel_btf(hooks).get());
+    REQUIRE(chosen.ok());
+    CHECK(chosen->contains("cgfence_inode_setattr_d0"));
+    CHECK(chosen->contains("cgfence_inode_setxattr_d0"));
+    CHECK(chosen->contains("cgfence_inode_removexattr_d0"));
+    CHECK_FALSE(chosen->contains("cgfence_inode_setattr_d1"));
+    CHECK_FALSE(chosen->contains("cgfence_inode_set_acl_d1"));
+    CHECK(chosen->size() == 15);
+}
+
+TEST_CASE("6.3 and later prototypes pick the idmap-first variants and the ACL hooks")
+{
+    auto hooks = common_hooks;
+    hooks.insert(hooks.end(), {{"inode_setattr", 3},
+                               {"inode_setxattr", 6},
+                               {"inode_removexattr", 3},
+                               {"inode_set_acl", 4},
+                               {"inode_remove_acl", 3}});
+    auto chosen = programs_for_kernel(kernel_btf(hooks).get());
+    REQUIRE(chosen.ok());
+    CHECK(chosen->contains("cgfence_inode_setattr_d1"));
+    CHECK(chosen->contains("cgfence_inode_set_acl_d1"));
+    CHECK(chosen->contains("cgfence_inode_remove_acl_d1"));
+    CHECK(chosen->size() == 17);
+}
+
+TEST_CASE("an unknown prototype is refused, naming the hook")
+{
+    auto hooks = common_hooks;
+    hooks.insert(hooks.end(), {{"inode_setattr", 4}, {"inode_setxattr", 6}, {"inode_removexattr", 3}});
+    auto chosen = programs_for_kernel(kernel_btf(hooks).get());
+    REQUIRE_FALSE(chosen.ok());
+    CHECK(chosen.error().object == "inode_setattr");
+}
+
+TEST_CASE("the running kernel's BTF has every hook cgfence needs")
+{
+    auto chosen = programs_for_running_kernel();
+    REQUIRE_MESSAGE(chosen.ok(), (chosen.ok() ? "" : chosen.error().message()));
+    CHECK(chosen->size() >= 15);
+}

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Runs inside the guest (tests/vm/run.sh -- tests/vm/guest-suites.sh): every
+# VM suite in one boot. Each test prints PASS/FAIL/SKIP lines named
+# vm@<kernel>/<suite>/<test>.
+set -u
+status=0
+for suite in cgfence-kernel-tests; do
+  if ! command -v "$suite" >/dev/null; then
+    echo "FAIL vm@${CGFENCE_VM_KERNEL}/${suite}: not built"
+    status=1
+    continue
+  fi
+  CGFENCE_SUITE_PREFIX="vm@${CGFENCE_VM_KERNEL}/${suite#cgfence-}" "$suite" || status=1
+done
+exit $status

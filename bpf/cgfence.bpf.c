@@ -378,7 +378,8 @@ static __always_inline int judge_dentry(struct container *c, struct dentry *dent
  * user opened (backing_file->user_path), checked to be an overlay's. Before
  * 6.6 overlayfs gave backing files the overlay path itself.
  */
-static __always_inline int judge_file(struct container *c, struct file *file, __u8 wanted, __u8 hook)
+static __always_inline int judge_file(struct container *c, struct file *file, __u8 wanted,
+                                      __u8 hook)
 {
     struct dentry *dentry = BPF_CORE_READ(file, f_path.dentry);
     struct walk_result w = walk(c, dentry, 0);

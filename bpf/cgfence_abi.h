@@ -108,11 +108,11 @@ struct cgfence_rule {
 };
 
 struct cgfence_settings {
-    cgf_u8 mode;           /* CGFENCE_MODE_* */
-    cgf_u8 default_access; /* what no rule covers */
-    cgf_u8 deep_access;    /* what an unfinished walk gets */
-    cgf_u8 armed;          /* set by the program at the first exec */
-    cgf_u32 flags;         /* CGFENCE_SETTINGS_* */
+    cgf_u8 mode;            /* CGFENCE_MODE_* */
+    cgf_u8 default_access;  /* what no rule covers */
+    cgf_u8 deep_access;     /* what an unfinished walk gets */
+    cgf_u8 armed;           /* set by the program at the first exec */
+    cgf_u32 flags;          /* CGFENCE_SETTINGS_* */
     cgf_u32 events_per_sec; /* rate limit of this container's records */
     cgf_u32 events_burst;
 };
@@ -169,18 +169,18 @@ enum cgfence_verdict {
 
 /* One record in the events ring buffer. */
 struct cgfence_event {
-    cgf_u64 time_ns;     /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
-    cgf_u64 container;   /* registered cgroup id of the container */
-    cgf_u64 cgroup;      /* the task's own cgroup id */
-    cgf_u64 ino;         /* object judged */
-    cgf_u32 dev;         /* kernel encoding */
-    cgf_u32 pid;         /* thread group id */
+    cgf_u64 time_ns;   /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
+    cgf_u64 container; /* registered cgroup id of the container */
+    cgf_u64 cgroup;    /* the task's own cgroup id */
+    cgf_u64 ino;       /* object judged */
+    cgf_u32 dev;       /* kernel encoding */
+    cgf_u32 pid;       /* thread group id */
     cgf_u32 tid;
-    cgf_u8 wanted;       /* CGFENCE_ACCESS_* asked for */
-    cgf_u8 granted;      /* CGFENCE_ACCESS_* the policy gives */
-    cgf_u8 hook;         /* CGFENCE_HOOK_* */
-    cgf_u8 verdict;      /* CGFENCE_VERDICT_* */
-    cgf_u8 mode;         /* CGFENCE_MODE_* */
+    cgf_u8 wanted;  /* CGFENCE_ACCESS_* asked for */
+    cgf_u8 granted; /* CGFENCE_ACCESS_* the policy gives */
+    cgf_u8 hook;    /* CGFENCE_HOOK_* */
+    cgf_u8 verdict; /* CGFENCE_VERDICT_* */
+    cgf_u8 mode;    /* CGFENCE_MODE_* */
     cgf_u8 reserved[7];
     char comm[CGFENCE_COMM_LEN];
     char name[CGFENCE_NAME_LEN]; /* the object's last path component */
@@ -197,11 +197,11 @@ struct cgfence_event {
 #define CGFENCE_PROFILE_LEN 64
 
 struct cgfence_record {
-    cgf_u64 cgroup;       /* registered cgroup id: the policies key */
-    cgf_u64 created_ns;   /* CLOCK_REALTIME */
-    cgf_u64 updated_ns;   /* CLOCK_REALTIME of the last policy change */
+    cgf_u64 cgroup;     /* registered cgroup id: the policies key */
+    cgf_u64 created_ns; /* CLOCK_REALTIME */
+    cgf_u64 updated_ns; /* CLOCK_REALTIME of the last policy change */
     cgf_u32 rule_count;
-    cgf_u8 mode;          /* CGFENCE_MODE_* */
+    cgf_u8 mode; /* CGFENCE_MODE_* */
     cgf_u8 reserved[3];
     char id[CGFENCE_ID_LEN];
     char bundle[CGFENCE_BUNDLE_LEN];
@@ -212,7 +212,7 @@ struct cgfence_record {
 struct cgfence_meta {
     cgf_u32 abi_version;
     cgf_u32 reserved;
-    cgf_u64 build_id; /* hash of the BPF object that was loaded */
+    cgf_u64 build_id;     /* hash of the BPF object that was loaded */
     cgf_u64 loaded_at_ns; /* CLOCK_REALTIME */
     cgf_u64 flags;        /* CGFENCE_META_* */
 };

@@ -9,7 +9,7 @@
 namespace cgfence::libbpf_log {
 namespace {
 
-constexpr size_t kKeptBytes = 64 * 1024;
+constexpr size_t kKeptBytes = size_t{64} * 1024;
 std::string kept;
 
 int print(enum libbpf_print_level level, const char *format, va_list args)
@@ -31,7 +31,10 @@ int print(enum libbpf_print_level level, const char *format, va_list args)
 
 } // namespace
 
-void install() { libbpf_set_print(print); }
+void install()
+{
+    libbpf_set_print(print);
+}
 
 std::string take()
 {

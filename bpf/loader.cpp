@@ -11,6 +11,7 @@
 #include <set>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "abi.hpp" // before the skeleton, whose .bss names ABI types
 #include "cgfence_bpf.skel.h"
@@ -178,6 +179,38 @@ Result<std::vector<std::string>> attach_and_pin(bpf_object *object, const PinLay
     return attached;
 }
 
+std::vector<uint32_t> pinned_link_ids(const fs::path &dir)
+{
+    std::vector<uint32_t> ids;
+    std::error_code ec;
+    for (auto it = fs::directory_iterator(dir, ec); !ec && it != fs::directory_iterator(); ++it) {
+        UniqueFd link(bpf_obj_get(it->path().c_str()));
+        bpf_link_info info{};
+        uint32_t length = sizeof(info);
+        if (link && bpf_obj_get_info_by_fd(link.get(), &info, &length) == 0)
+            ids.push_back(info.id);
+    }
+    return ids;
+}
+
+// A link whose last pin is gone is freed asynchronously; returns once none
+// of `ids` exists any more (bounded).
+Status wait_until_detached(const std::vector<uint32_t> &ids)
+{
+    constexpr int kAttempts = 1000; // 10 s
+    for (int attempt = 0; attempt < kAttempts; attempt++) {
+        bool any_left = false;
+        for (uint32_t id : ids) {
+            UniqueFd link(bpf_link_get_fd_by_id(id));
+            any_left = any_left || link.valid();
+        }
+        if (!any_left)
+            return {};
+        ::usleep(10000);
+    }
+    return logic_error("wait for LSM links to detach", "", "still attached after 10 s");
+}
+
 uint64_t fnv1a(const void *data, size_t size)
 {
     uint64_t hash = 0xcbf29ce484222325ULL;
@@ -244,8 +277,8 @@ Result<LoadReport> load(const LoadOptions &options)
             return chosen.error();
         wanted = std::move(*chosen);
     }
-    const bool programs_live = before && !(before->flags & CGFENCE_META_MAPS_ONLY) &&
-                               pins_in(pins.links()) > 0;
+    const bool programs_live =
+        before && !(before->flags & CGFENCE_META_MAPS_ONLY) && pins_in(pins.links()) > 0;
     if (before && (options.maps_only || (before->build_id == report.build_id && programs_live &&
                                          pins_in(pins.links()) == wanted.size()))) {
         // Same build already in place, or maps wanted and already there: a
@@ -312,13 +345,17 @@ Status unload(const PinLayout &pins, bool force)
                                        "enforcement. Stop them first, or use --force");
         }
     }
-    // Links first: enforcement ends with the last pin of each link.
-    for (const fs::path &dir : {pins.retired(pins.links()), pins.staged(pins.links()), pins.links(),
-                                pins.retired(pins.progs()), pins.staged(pins.progs()), pins.progs(),
-                                pins.maps()}) {
+    // Links first: enforcement ends with the last pin of each link, once the
+    // kernel has freed it (after an RCU grace period): wait for that.
+    const std::vector<uint32_t> link_ids = pinned_link_ids(pins.links());
+    for (const fs::path &dir :
+         {pins.retired(pins.links()), pins.staged(pins.links()), pins.links(),
+          pins.retired(pins.progs()), pins.staged(pins.progs()), pins.progs(), pins.maps()}) {
         if (auto status = remove_pin_tree(dir); !status)
             return status;
     }
+    if (auto status = wait_until_detached(link_ids); !status)
+        return status;
     // The pin dir may be a bpffs that `load` mounted for it.
     if (on_bpffs(pins.root) && !on_bpffs(pins.root.parent_path()))
         ::umount2(pins.root.c_str(), MNT_DETACH);

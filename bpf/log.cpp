@@ -31,7 +31,10 @@ void configure(Level threshold, Sink sink)
     current_sink = std::move(sink);
 }
 
-bool enabled(Level level) { return level >= current_threshold; }
+bool enabled(Level level)
+{
+    return level >= current_threshold;
+}
 
 void write(Level level, const std::string &message)
 {

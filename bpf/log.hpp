@@ -16,9 +16,21 @@ void configure(Level threshold, Sink sink = {});
 [[nodiscard]] bool enabled(Level level);
 void write(Level level, const std::string &message);
 
-inline void debug(const std::string &message) { write(Level::debug, message); }
-inline void info(const std::string &message) { write(Level::info, message); }
-inline void warning(const std::string &message) { write(Level::warning, message); }
-inline void error(const std::string &message) { write(Level::error, message); }
+inline void debug(const std::string &message)
+{
+    write(Level::debug, message);
+}
+inline void info(const std::string &message)
+{
+    write(Level::info, message);
+}
+inline void warning(const std::string &message)
+{
+    write(Level::warning, message);
+}
+inline void error(const std::string &message)
+{
+    write(Level::error, message);
+}
 
 } // namespace cgfence::log

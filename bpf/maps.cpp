@@ -26,8 +26,8 @@ Result<MapShape> map_shape(int map_fd)
     uint32_t length = sizeof(info);
     if (bpf_obj_get_info_by_fd(map_fd, &info, &length) != 0)
         return system_error("read map info", "fd " + std::to_string(map_fd));
-    return MapShape{info.type,        info.key_size, info.value_size, info.max_entries,
-                    info.map_flags,   info.id,       info.name};
+    return MapShape{info.type,      info.key_size, info.value_size, info.max_entries,
+                    info.map_flags, info.id,       info.name};
 }
 
 Result<std::vector<uint64_t>> map_u64_keys(int map_fd)

@@ -41,8 +41,8 @@ PolicyBuilder &PolicyBuilder::fstype_rule(uint64_t magic, uint8_t access)
 
 PolicyBuilder &PolicyBuilder::mount_root(uint32_t dev, uint64_t ino, const PolicyRule *enclosing)
 {
-    PolicyRule rule = enclosing ? PolicyRule{enclosing->access, 0}
-                                : PolicyRule{0, CGFENCE_RULE_MOUNT_BOUNDARY};
+    PolicyRule rule =
+        enclosing ? PolicyRule{enclosing->access, 0} : PolicyRule{0, CGFENCE_RULE_MOUNT_BOUNDARY};
     PolicyKey key{CGFENCE_KEY_INODE, dev, ino};
     auto [it, inserted] = mount_roots_.try_emplace(key, rule);
     if (!inserted && (it->second.access != rule.access || it->second.flags != rule.flags)) {
@@ -50,7 +50,7 @@ PolicyBuilder &PolicyBuilder::mount_root(uint32_t dev, uint64_t ino, const Polic
         // around them: the intersection (a boundary stands for the default).
         auto rights = [this](const PolicyRule &r) {
             return (r.flags & CGFENCE_RULE_MOUNT_BOUNDARY) ? policy_.settings.default_access
-                                                            : r.access;
+                                                           : r.access;
         };
         it->second = PolicyRule{static_cast<uint8_t>(rights(it->second) & rights(rule)), 0};
     }
@@ -97,7 +97,10 @@ ContainerPolicy PolicyBuilder::build() const
 
 namespace {
 
-cgfence_policy_key to_abi(const PolicyKey &key) { return {key.kind, key.dev, key.ino}; }
+cgfence_policy_key to_abi(const PolicyKey &key)
+{
+    return {key.kind, key.dev, key.ino};
+}
 
 Result<UniqueFd> create_inner_map(const ContainerPolicy &policy)
 {
@@ -105,9 +108,9 @@ Result<UniqueFd> create_inner_map(const ContainerPolicy &policy)
     // cannot fail for lack of room.
     const size_t entries = policy.rules.size() + 1;
     if (entries > CGFENCE_MAX_RULES_PER_CONTAINER)
-        return logic_error("build policy", "", std::to_string(policy.rules.size()) +
-                                                   " rules; at most " +
-                                                   std::to_string(CGFENCE_MAX_RULES_PER_CONTAINER - 1));
+        return logic_error("build policy", "",
+                           std::to_string(policy.rules.size()) + " rules; at most " +
+                               std::to_string(CGFENCE_MAX_RULES_PER_CONTAINER - 1));
     int fd = bpf_map_create(BPF_MAP_TYPE_HASH, "cgfence_policy", sizeof(cgfence_policy_key),
                             sizeof(cgfence_policy_value), static_cast<uint32_t>(entries), nullptr);
     if (fd < 0)
@@ -137,7 +140,8 @@ Status ensure_per_container_entries(const PinnedMaps &maps, uint64_t cgroup_id)
     if (cpus <= 0)
         return system_error("count possible CPUs", "", -cpus);
     std::vector<cgfence_counters> zero_counters(static_cast<size_t>(cpus));
-    if (bpf_map_update_elem(maps.counters.get(), &cgroup_id, zero_counters.data(), BPF_NOEXIST) != 0 &&
+    if (bpf_map_update_elem(maps.counters.get(), &cgroup_id, zero_counters.data(), BPF_NOEXIST) !=
+            0 &&
         errno != EEXIST)
         return Error{"add container to", "counters map", errno,
                      errno == E2BIG ? "the map is full: run `cgfencectl gc`" : ""};
@@ -163,10 +167,10 @@ Status publish_policy(const PinnedMaps &maps, uint64_t cgroup_id, const Containe
     if (bpf_map_update_elem(maps.policies.get(), &cgroup_id, &inner_fd, BPF_ANY) != 0) {
         int err = errno;
         return Error{"publish policy of cgroup", std::to_string(cgroup_id), err,
-                     err == E2BIG ? "the policies map is full (" +
-                                        std::to_string(CGFENCE_MAX_CONTAINERS) +
-                                        " containers): run `cgfencectl gc`"
-                                  : ""};
+                     err == E2BIG
+                         ? "the policies map is full (" + std::to_string(CGFENCE_MAX_CONTAINERS) +
+                               " containers): run `cgfencectl gc`"
+                         : ""};
     }
     return {};
 }

@@ -19,7 +19,8 @@ struct PolicyKey {
     uint32_t dev = 0; // kernel encoding
     uint64_t ino = 0;
 
-    auto operator<=>(const PolicyKey &) const = default;
+    auto operator<=>(const PolicyKey &) const =
+        default; // NOLINT(modernize-use-nullptr): clang-tidy 14 misreads <=>
 };
 
 struct PolicyRule {

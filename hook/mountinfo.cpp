@@ -12,8 +12,8 @@ std::string unescape(const std::string &field)
     std::string out;
     out.reserve(field.size());
     for (size_t i = 0; i < field.size(); i++) {
-        if (field[i] == '\\' && i + 3 < field.size() &&
-            field[i + 1] >= '0' && field[i + 1] <= '3') {
+        if (field[i] == '\\' && i + 3 < field.size() && field[i + 1] >= '0' &&
+            field[i + 1] <= '3') {
             int value = (field[i + 1] - '0') * 64 + (field[i + 2] - '0') * 8 + (field[i + 3] - '0');
             out.push_back(static_cast<char>(value));
             i += 3;
@@ -55,7 +55,10 @@ Result<std::vector<MountEntry>> parse_mountinfo(const std::string &text)
             }
         }
         auto bad = [&](const std::string &what) {
-            return logic_error("parse mountinfo line", std::to_string(number), what + ": " + line);
+            std::string detail = what;
+            detail += ": ";
+            detail += line;
+            return logic_error("parse mountinfo line", std::to_string(number), detail);
         };
         if (dash == 0 || fields.size() < dash + 3)
             return bad("no '-' separator followed by type, source and options");

@@ -56,6 +56,7 @@ if ! { cmake -S "$root" -B "$build" -DCGFENCE_WERROR=ON >"$logs/configure.log" 2
   finish
 fi
 
+run_suite lint "$root/tests/lint.sh" "$build"
 run_suite unit "$build/bin/cgfence-unit-tests"
 run_suite host "$build/bin/cgfence-host-tests"
 

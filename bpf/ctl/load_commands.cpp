@@ -91,14 +91,16 @@ int run_status(const GlobalOptions &global)
     if (global.json) {
         nlohmann::json programs = nlohmann::json::array();
         for (const auto &p : s.programs)
-            programs.push_back({{"name", p.name}, {"prog_id", p.program_id}, {"link_id", p.link_id}});
+            programs.push_back(
+                {{"name", p.name}, {"prog_id", p.program_id}, {"link_id", p.link_id}});
         nlohmann::json maps = nlohmann::json::array();
         for (const auto &m : s.maps)
-            maps.push_back({{"name", m.name},
-                            {"id", m.id},
-                            {"type", m.type},
-                            {"max_entries", m.max_entries},
-                            {"entries", m.entries < 0 ? nlohmann::json() : nlohmann::json(m.entries)}});
+            maps.push_back(
+                {{"name", m.name},
+                 {"id", m.id},
+                 {"type", m.type},
+                 {"max_entries", m.max_entries},
+                 {"entries", m.entries < 0 ? nlohmann::json() : nlohmann::json(m.entries)}});
         nlohmann::json out = {{"pin_dir", global.pin_dir},
                               {"pinned", s.pinned},
                               {"enforcement_live", s.live},

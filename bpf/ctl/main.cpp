@@ -8,7 +8,9 @@
 #include "log.hpp"
 #include "pins.hpp"
 
-int main(int argc, char **argv)
+namespace {
+
+int run(int argc, char **argv)
 {
     using namespace cgfence;
     CLI::App app{"cgfencectl: load cgfence's BPF LSM program and manage container file policies"};
@@ -34,4 +36,16 @@ int main(int argc, char **argv)
     log::configure(global.debug ? log::Level::debug : log::Level::info);
     libbpf_log::install();
     return action ? action() : exit_code::usage;
+}
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+    try {
+        return run(argc, argv);
+    } catch (const std::exception &e) {
+        std::fprintf(stderr, "error: %s\n", e.what());
+        return cgfence::exit_code::failed;
+    }
 }

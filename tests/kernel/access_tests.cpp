@@ -33,6 +33,7 @@ struct Tree {
 int exec_errno(const std::string &path, const std::vector<std::string> &args)
 {
     std::vector<char *> argv;
+    argv.reserve(args.size() + 1);
     for (const auto &a : args)
         argv.push_back(const_cast<char *>(a.c_str()));
     argv.push_back(nullptr);
@@ -234,8 +235,8 @@ TEST_CASE("the policy can hold from the container's first exec on")
     // ...the first exec arms it, and it holds for the exec'd program and everyone after.
     const std::string target = (d / "f").string();
     CHECK(c.run([&] {
-              ::execl((d / "bin/busybox").c_str(), "busybox", "cat", target.c_str(), nullptr);
-              return 100;
-          }) != 0);
+        ::execl((d / "bin/busybox").c_str(), "busybox", "cat", target.c_str(), nullptr);
+        return 100;
+    }) != 0);
     CHECK(c.run([&] { return open_errno(d / "f", O_RDONLY); }) == EACCES);
 }

@@ -45,8 +45,8 @@ TEST_CASE("a hard link to a denied file is denied; a link that would gain rights
     CHECK(c.run([&] { return open_errno(s.d / "data/alias", O_RDONLY); }) == EACCES);
     // Linking a default-denied file into data/ (rw) would grant it rw: refused.
     CHECK(c.run([&] {
-              return errno_of(::link((s.d / "other/unlisted").c_str(), (s.d / "data/u").c_str()));
-          }) == EACCES);
+        return errno_of(::link((s.d / "other/unlisted").c_str(), (s.d / "data/u").c_str()));
+    }) == EACCES);
     CHECK_FALSE(fs::exists(s.d / "data/u"));
 }
 
@@ -81,11 +81,11 @@ TEST_CASE("reopening a denied file through /proc/self/fd of an O_PATH descriptor
     Setup s;
     Container c("procfd", s.policy(RWX));
     CHECK(c.run([&] {
-              int fd = ::open((s.d / "data/secret").c_str(), O_PATH);
-              if (fd < 0)
-                  return 100 + errno; // O_PATH opens no file: not judged
-              return open_errno("/proc/self/fd/" + std::to_string(fd), O_RDONLY);
-          }) == EACCES);
+        int fd = ::open((s.d / "data/secret").c_str(), O_PATH);
+        if (fd < 0)
+            return 100 + errno; // O_PATH opens no file: not judged
+        return open_errno("/proc/self/fd/" + std::to_string(fd), O_RDONLY);
+    }) == EACCES);
 }
 
 TEST_CASE("running a non-x file through the dynamic loader is denied")
@@ -105,7 +105,7 @@ TEST_CASE("running a non-x file through the dynamic loader is denied")
     CHECK(c.run([&] { return via_loader(d / "rx/true"); }) == 0);
     CHECK(c.run([&] { return via_loader(d / "r/true"); }) != 0);
     CHECK(c.run([&] {
-              ::execl((d / "r/true").c_str(), "true", nullptr);
-              return errno;
-          }) == EACCES);
+        ::execl((d / "r/true").c_str(), "true", nullptr);
+        return errno;
+    }) == EACCES);
 }

@@ -84,18 +84,18 @@ TEST_CASE("a rename that would gain the moved object a right is denied; an own r
     Container c("rename-gain", b.build());
     // f has w only (from inner/); in wr/ it would also be readable.
     CHECK(c.run([&] {
-              return errno_of(::rename((d / "wr/inner/f").c_str(), (d / "wr/f").c_str()));
-          }) == EACCES);
+        return errno_of(::rename((d / "wr/inner/f").c_str(), (d / "wr/f").c_str()));
+    }) == EACCES);
     // secret carries its own deny rule: moving it changes nothing, and it stays denied.
     CHECK(c.run([&] {
-              return errno_of(::rename((d / "wr/secret").c_str(), (d / "wr/inner/s").c_str()));
-          }) == 0);
+        return errno_of(::rename((d / "wr/secret").c_str(), (d / "wr/inner/s").c_str()));
+    }) == 0);
     CHECK(c.run([&] { return open_errno(d / "wr/inner/s", O_WRONLY); }) == EACCES);
     // Replacing a denied file removes it: denied.
     write_file(d / "wr/other", "x");
     CHECK(c.run([&] {
-              return errno_of(::rename((d / "wr/other").c_str(), (d / "wr/inner/s").c_str()));
-          }) == EACCES);
+        return errno_of(::rename((d / "wr/other").c_str(), (d / "wr/inner/s").c_str()));
+    }) == EACCES);
 }
 
 TEST_CASE("chmod, utimes, truncate and xattrs need w on the object")
@@ -110,8 +110,8 @@ TEST_CASE("chmod, utimes, truncate and xattrs need w on the object")
         CHECK(c.run([&] { return errno_of(::utimes(path.c_str(), nullptr)); }) == want);
         CHECK(c.run([&] { return errno_of(::truncate(path.c_str(), 0)); }) == want);
         CHECK(c.run([&] {
-                  return errno_of(::setxattr(path.c_str(), "trusted.cgfence", "1", 1, 0));
-              }) == want);
+            return errno_of(::setxattr(path.c_str(), "trusted.cgfence", "1", 1, 0));
+        }) == want);
         CHECK(c.run([&] { return errno_of(::removexattr(path.c_str(), "trusted.cgfence")); }) ==
               (want == 0 ? 0 : EACCES));
     }

@@ -6,7 +6,10 @@
 
 namespace cgfence::test {
 
-std::string cgfencectl_path() { return std::string(CGFENCE_BIN_DIR) + "/cgfencectl"; }
+std::string cgfencectl_path()
+{
+    return std::string(CGFENCE_BIN_DIR) + "/cgfencectl";
+}
 
 int cgfencectl(const std::string &pin_dir, std::vector<std::string> args, const std::string &binary)
 {
@@ -46,7 +49,10 @@ void Container::replace(const ContainerPolicy &policy) const
         throw std::runtime_error(status.error().message());
 }
 
-Container::~Container() { (void)withdraw_policy(maps_, cgroup_.id()); }
+Container::~Container()
+{
+    (void)withdraw_policy(maps_, cgroup_.id());
+}
 
 PolicyBuilder &rule(PolicyBuilder &builder, const std::filesystem::path &path, uint8_t access,
                     bool recursive)

@@ -150,11 +150,11 @@ TEST_CASE("audit mode allows, and reports each would-be denial up to the rate li
     b.event_rate(0, 5); // five records, no refill
     Container c("audit", b.build());
     CHECK(c.run([&] {
-              int failures = 0;
-              for (int i = 0; i < 20; i++)
-                  failures += open_errno(d / "f", O_RDONLY) != 0;
-              return failures;
-          }) == 0);
+        int failures = 0;
+        for (int i = 0; i < 20; i++)
+            failures += open_errno(d / "f", O_RDONLY) != 0;
+        return failures;
+    }) == 0);
     auto events = take_events(c.id());
     CHECK(events.size() == 5);
     for (const auto &e : events) {
@@ -182,13 +182,13 @@ TEST_CASE("counters count decisions and denials; enforce-mode denials are record
     Container c("counters", b.build());
     take_events(0);
     CHECK(c.run([&] {
-              int denied = 0;
-              for (int i = 0; i < 3; i++)
-                  denied += open_errno(d / "no", O_RDONLY) == EACCES;
-              for (int i = 0; i < 2; i++)
-                  denied += open_errno(d / "ok", O_RDONLY) == EACCES;
-              return denied;
-          }) == 3);
+        int denied = 0;
+        for (int i = 0; i < 3; i++)
+            denied += open_errno(d / "no", O_RDONLY) == EACCES;
+        for (int i = 0; i < 2; i++)
+            denied += open_errno(d / "ok", O_RDONLY) == EACCES;
+        return denied;
+    }) == 3);
     auto counters = read_counters(suite_maps(), c.id());
     REQUIRE(counters.ok());
     CHECK(counters->decisions >= 5);

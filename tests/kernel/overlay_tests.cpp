@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <ranges>
 #include <sstream>
 
 #include "fixture.hpp"
@@ -58,8 +59,8 @@ struct Overlay {
     }
     ~Overlay()
     {
-        for (auto it = mounts.rbegin(); it != mounts.rend(); ++it)
-            ::umount2(it->c_str(), MNT_DETACH);
+        for (const fs::path &mount : std::views::reverse(mounts))
+            ::umount2(mount.c_str(), MNT_DETACH);
     }
 
     ContainerPolicy policy() const
@@ -101,8 +102,8 @@ int map_exec(const fs::path &path, bool via_mprotect)
     int fd = ::open(path.c_str(), O_RDONLY);
     if (fd < 0)
         return 100 + errno;
-    void *p = ::mmap(nullptr, 4096, via_mprotect ? PROT_READ : PROT_READ | PROT_EXEC, MAP_PRIVATE,
-                     fd, 0);
+    void *p =
+        ::mmap(nullptr, 4096, via_mprotect ? PROT_READ : PROT_READ | PROT_EXEC, MAP_PRIVATE, fd, 0);
     if (p == MAP_FAILED)
         return errno;
     if (via_mprotect && ::mprotect(p, 4096, PROT_READ | PROT_EXEC) != 0)
@@ -126,11 +127,13 @@ void check_overlay(bool lower_on_ext4)
     CHECK(c.run([&] { return open_errno(m / "dir/new", O_CREAT | O_WRONLY); }) == 0);
     CHECK(c.run([&] { return errno_of(::unlink((m / "dir/old").c_str())); }) == 0);
     CHECK_FALSE(fs::exists(m / "dir/old"));
-    CHECK(c.run([&] { return errno_of(::rename((m / "dir/new").c_str(), (m / "dir/n2").c_str())); }) == 0);
     CHECK(c.run([&] {
-              ::execl((m / "bin/busybox").c_str(), "busybox", "true", nullptr);
-              return errno;
-          }) == 0);
+        return errno_of(::rename((m / "dir/new").c_str(), (m / "dir/n2").c_str()));
+    }) == 0);
+    CHECK(c.run([&] {
+        ::execl((m / "bin/busybox").c_str(), "busybox", "true", nullptr);
+        return errno;
+    }) == 0);
     CHECK(c.run([&] { return map_exec(m / "bin/busybox", false); }) == 0);
     CHECK(c.run([&] { return map_exec(m / "bin/busybox", true); }) == 0);
 

@@ -109,7 +109,10 @@ int run_outside(const std::function<int()> &body)
     return wait_for(pid);
 }
 
-int errno_of(int result) { return result < 0 ? errno : 0; }
+int errno_of(int result)
+{
+    return result < 0 ? errno : 0;
+}
 
 int open_errno(const std::string &path, int flags, mode_t mode)
 {
@@ -169,6 +172,7 @@ int run_program(const std::vector<std::string> &argv, bool quiet)
             ::dup2(null, 2);
         }
         std::vector<char *> args;
+        args.reserve(argv.size() + 1);
         for (const auto &a : argv)
             args.push_back(const_cast<char *>(a.c_str()));
         args.push_back(nullptr);

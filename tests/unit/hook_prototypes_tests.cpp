@@ -37,7 +37,8 @@ const std::vector<std::pair<std::string, int>> common_hooks = {
 TEST_CASE("5.10 prototypes pick the dentry-first variants and no ACL hooks")
 {
     auto hooks = common_hooks;
-    hooks.insert(hooks.end(), {{"inode_setattr", 2}, {"inode_setxattr", 5}, {"inode_removexattr", 2}});
+    hooks.insert(hooks.end(),
+                 {{"inode_setattr", 2}, {"inode_setxattr", 5}, {"inode_removexattr", 2}});
     auto chosen = programs_for_kernel(kernel_btf(hooks).get());
     REQUIRE(chosen.ok());
     CHECK(chosen->contains("cgfence_inode_setattr_d0"));
@@ -67,7 +68,8 @@ TEST_CASE("6.3 and later prototypes pick the idmap-first variants and the ACL ho
 TEST_CASE("an unknown prototype is refused, naming the hook")
 {
     auto hooks = common_hooks;
-    hooks.insert(hooks.end(), {{"inode_setattr", 4}, {"inode_setxattr", 6}, {"inode_removexattr", 3}});
+    hooks.insert(hooks.end(),
+                 {{"inode_setattr", 4}, {"inode_setxattr", 6}, {"inode_removexattr", 3}});
     auto chosen = programs_for_kernel(kernel_btf(hooks).get());
     REQUIRE_FALSE(chosen.ok());
     CHECK(chosen.error().object == "inode_setattr");

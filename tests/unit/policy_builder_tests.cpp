@@ -6,7 +6,10 @@ using namespace cgfence;
 
 namespace {
 constexpr uint8_t R = CGFENCE_ACCESS_READ, W = CGFENCE_ACCESS_WRITE, X = CGFENCE_ACCESS_EXEC;
-PolicyKey inode(uint32_t dev, uint64_t ino) { return PolicyKey{CGFENCE_KEY_INODE, dev, ino}; }
+PolicyKey inode(uint32_t dev, uint64_t ino)
+{
+    return PolicyKey{CGFENCE_KEY_INODE, dev, ino};
+}
 } // namespace
 
 TEST_CASE("two rules on one object merge into the stricter")

@@ -11,7 +11,6 @@
 #include <unistd.h>
 
 #include <fstream>
-#include <ranges>
 #include <sstream>
 
 #include "fixture.hpp"
@@ -59,8 +58,8 @@ struct Overlay {
     }
     ~Overlay()
     {
-        for (const fs::path &mount : std::views::reverse(mounts))
-            ::umount2(mount.c_str(), MNT_DETACH);
+        for (; !mounts.empty(); mounts.pop_back()) // the overlay first, then its lower layer
+            ::umount2(mounts.back().c_str(), MNT_DETACH);
     }
 
     ContainerPolicy policy() const

@@ -179,7 +179,8 @@ Result<std::vector<std::string>> attach_and_pin(bpf_object *object, const PinLay
     return attached;
 }
 
-std::vector<uint32_t> pinned_link_ids(const fs::path &dir)
+// The programs of the links pinned in `dir`.
+std::vector<uint32_t> linked_program_ids(const fs::path &dir)
 {
     std::vector<uint32_t> ids;
     std::error_code ec;
@@ -188,21 +189,22 @@ std::vector<uint32_t> pinned_link_ids(const fs::path &dir)
         bpf_link_info info{};
         uint32_t length = sizeof(info);
         if (link && bpf_obj_get_info_by_fd(link.get(), &info, &length) == 0)
-            ids.push_back(info.id);
+            ids.push_back(info.prog_id);
     }
     return ids;
 }
 
-// A link whose last pin is gone is freed asynchronously; returns once none
-// of `ids` exists any more (bounded).
+// A link whose last pin is gone is freed asynchronously, its id first and its
+// program detached after; a program's id goes once it is detached from its
+// last link. Returns once none of the programs `ids` exists (bounded).
 Status wait_until_detached(const std::vector<uint32_t> &ids)
 {
     constexpr int kAttempts = 1000; // 10 s
     for (int attempt = 0; attempt < kAttempts; attempt++) {
         bool any_left = false;
         for (uint32_t id : ids) {
-            UniqueFd link(bpf_link_get_fd_by_id(id));
-            any_left = any_left || link.valid();
+            UniqueFd program(bpf_prog_get_fd_by_id(id));
+            any_left = any_left || program.valid();
         }
         if (!any_left)
             return {};
@@ -347,14 +349,14 @@ Status unload(const PinLayout &pins, bool force)
     }
     // Links first: enforcement ends with the last pin of each link, once the
     // kernel has freed it (after an RCU grace period): wait for that.
-    const std::vector<uint32_t> link_ids = pinned_link_ids(pins.links());
+    const std::vector<uint32_t> program_ids = linked_program_ids(pins.links());
     for (const fs::path &dir :
          {pins.retired(pins.links()), pins.staged(pins.links()), pins.links(),
           pins.retired(pins.progs()), pins.staged(pins.progs()), pins.progs(), pins.maps()}) {
         if (auto status = remove_pin_tree(dir); !status)
             return status;
     }
-    if (auto status = wait_until_detached(link_ids); !status)
+    if (auto status = wait_until_detached(program_ids); !status)
         return status;
     // The pin dir may be a bpffs that `load` mounted for it.
     if (on_bpffs(pins.root) && !on_bpffs(pins.root.parent_path()))

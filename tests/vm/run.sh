@@ -23,6 +23,7 @@
 # missing, then cmake --build) unless CGFENCE_VM_NO_BUILD=1.
 #
 # Environment: CGFENCE_CACHE_DIR (default /var/cache/cgfence: kernels, initramfs images),
+# CGFENCE_VM_CPUS (vCPUs; default 2, and 1 for 7.x kernels: see the note at the qemu call),
 # CGFENCE_BUILD_DIR (default <project>/build), CGFENCE_VM_NO_BUILD.
 #
 # Exit status: COMMAND's; 124 when the guest timed out; 125 when the guest stopped
@@ -227,16 +228,24 @@ main() {
         append+=" lsm=lockdown,capability,yama,apparmor,bpf"
     fi
 
+    # qemu 7.2's TCG with two vCPUs lets the 7.x kernels run stale code after
+    # another vCPU patched it: a detached BPF trampoline kept denying for one
+    # vCPU while the other saw it gone, and boots died in a half-patched static
+    # key. Real CPUs serialise text_poke; one vCPU does too. The older kernels
+    # run with two (CGFENCE_VM_CPUS overrides).
+    local cpus=${CGFENCE_VM_CPUS:-2}
+    [[ -n ${CGFENCE_VM_CPUS:-} || ${KERNEL_VERSION%%.*} -lt 7 ]] || cpus=1
+
     local initrd start status rc=0
     initrd=$(initramfs)
-    note "booting $KERNEL_LABEL ($KERNEL_VERSION)"
+    note "booting $KERNEL_LABEL ($KERNEL_VERSION, $cpus vCPU)"
     start=$EPOCHREALTIME
     # vhost-user (virtiofsd) needs the guest's memory in a shared memory object.
     # The kernel console (ttyS0) goes to a file, shown only when the guest dies; the
     # command's output comes on ttyS1. -display none rather than -nographic, which
     # would make SeaBIOS print its banner and terminal resets on the serial port.
     timeout -k 10 "$TIMEOUT" qemu-system-x86_64 \
-        -accel tcg -cpu max -smp 2 -m "$MEMORY" \
+        -accel tcg -cpu max -smp "$cpus" -m "$MEMORY" \
         -object "memory-backend-memfd,id=mem,size=${MEMORY}M,share=on" \
         -machine memory-backend=mem \
         -kernel "$KERNEL_DIR/vmlinuz" -initrd "$initrd" -append "$append" \

@@ -17,5 +17,6 @@ struct GlobalOptions {
 using Action = std::function<int()>;
 
 void add_load_commands(CLI::App &app, const GlobalOptions &global, Action &action);
+void add_profile_commands(CLI::App &app, const GlobalOptions &global, Action &action);
 
 } // namespace cgfence::ctl

@@ -1,0 +1,27 @@
+// The cgroup v2 directory a runtime put a container in, found from the
+// container's pid at prestart, and checked to be the container's own.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <sys/types.h>
+
+#include "error.hpp"
+
+namespace cgfence {
+
+struct ContainerCgroup {
+    std::string path; // absolute, on the cgroup2 mount
+    uint64_t id = 0;  // the directory's inode number: what the program sees
+    int level = 0;    // 0 is the root
+};
+
+// The unified-hierarchy path in /proc/<pid>/cgroup ("0::/a/b" -> "/a/b").
+Result<std::string> unified_cgroup_path(const std::string &pid);
+
+// The cgroup of `pid`, refused (with a message saying why and what to do)
+// when it is the root cgroup, the hook's own (the runtime's: the container
+// has no cgroup of its own), or deeper than the program looks.
+Result<ContainerCgroup> container_cgroup(pid_t pid);
+
+} // namespace cgfence

@@ -27,6 +27,7 @@ int run(int argc, char **argv)
     ctl::Action action;
     ctl::add_load_commands(app, global, action);
     ctl::add_profile_commands(app, global, action);
+    ctl::add_events_command(app, global, action);
 
     try {
         app.parse(argc, argv);

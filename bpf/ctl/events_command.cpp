@@ -1,0 +1,179 @@
+// cgfencectl events: the records of denials (and audits) from the ring
+// buffer, one readable line each, with the container named from the hook's
+// record.
+#include <bpf/libbpf.h>
+#include <csignal>
+#include <cstring>
+#include <cstdio>
+#include <ctime>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "commands.hpp"
+#include "exit_codes.hpp"
+#include "log.hpp"
+#include "maps.hpp"
+#include "profile.hpp"
+#include "records.hpp"
+
+namespace cgfence::ctl {
+namespace {
+
+struct EventsOptions {
+    bool follow = false;
+    std::string container; // only this container id
+};
+
+const char *hook_name(uint8_t hook)
+{
+    static const char *const names[] = {"?",
+                                        "file_open",
+                                        "bprm_check",
+                                        "mmap_file",
+                                        "file_mprotect",
+                                        "inode_create",
+                                        "inode_mknod",
+                                        "inode_mkdir",
+                                        "inode_unlink",
+                                        "inode_rmdir",
+                                        "inode_rename",
+                                        "inode_link",
+                                        "inode_symlink",
+                                        "inode_setattr",
+                                        "inode_setxattr",
+                                        "inode_removexattr",
+                                        "inode_set_acl",
+                                        "inode_remove_acl"};
+    return hook < std::size(names) ? names[hook] : "?";
+}
+
+std::string wall_time(uint64_t monotonic_ns)
+{
+    timespec mono{}, real{};
+    clock_gettime(CLOCK_MONOTONIC, &mono);
+    clock_gettime(CLOCK_REALTIME, &real);
+    const int64_t age = (static_cast<int64_t>(mono.tv_sec) * 1000000000 + mono.tv_nsec) -
+                        static_cast<int64_t>(monotonic_ns);
+    const int64_t at = static_cast<int64_t>(real.tv_sec) * 1000000000 + real.tv_nsec - age;
+    const time_t seconds = static_cast<time_t>(at / 1000000000);
+    tm utc{};
+    gmtime_r(&seconds, &utc);
+    char text[96];
+    std::snprintf(text, sizeof(text), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", utc.tm_year + 1900,
+                  utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec,
+                  static_cast<int>((at / 1000000) % 1000));
+    return text;
+}
+
+struct Printer {
+    const PinnedMaps *maps;
+    const GlobalOptions *global;
+    const EventsOptions *options;
+    std::map<uint64_t, cgfence_record> records; // by cgroup id, refreshed on a miss
+
+    const cgfence_record *record_of(uint64_t cgroup)
+    {
+        if (!records.contains(cgroup)) {
+            if (auto all = all_records(*maps)) {
+                for (const auto &r : *all)
+                    records[r.value.cgroup] = r.value;
+            }
+        }
+        auto it = records.find(cgroup);
+        return it == records.end() ? nullptr : &it->second;
+    }
+
+    static std::string rights(uint8_t access) { return access ? access_text(access) : "-"; }
+
+    void print(const cgfence_event &e)
+    {
+        const cgfence_record *record = record_of(e.container);
+        const std::string id = record ? record->id : "cgroup:" + std::to_string(e.container);
+        if (!options->container.empty() && options->container != id)
+            return;
+        const std::string profile = record ? record->profile : "?";
+        const char *verdict = e.verdict == CGFENCE_VERDICT_DENIED ? "denied" : "audited";
+        const std::string comm(e.comm, strnlen(e.comm, sizeof(e.comm)));
+        const std::string name(e.name, strnlen(e.name, sizeof(e.name)));
+        if (global->json) {
+            nlohmann::ordered_json out = {{"time", wall_time(e.time_ns)},
+                                          {"container", id},
+                                          {"profile", profile},
+                                          {"cgroup", e.cgroup},
+                                          {"pid", e.pid},
+                                          {"comm", comm},
+                                          {"wanted", access_text(e.wanted)},
+                                          {"granted", access_text(e.granted)},
+                                          {"hook", hook_name(e.hook)},
+                                          {"name", name},
+                                          {"dev", e.dev},
+                                          {"ino", e.ino},
+                                          {"verdict", verdict}};
+            std::puts(out.dump().c_str());
+        } else {
+            std::printf("%s %s container=%s profile=%s pid=%u comm=%s wants=%s has=%s %s "
+                        "name=%s dev=%u:%u ino=%llu\n",
+                        wall_time(e.time_ns).c_str(), verdict, id.c_str(), profile.c_str(), e.pid,
+                        comm.c_str(), access_text(e.wanted).c_str(), access_text(e.granted).c_str(),
+                        hook_name(e.hook), name.c_str(), e.dev >> 20, e.dev & 0xfffff,
+                        static_cast<unsigned long long>(e.ino));
+        }
+        std::fflush(stdout);
+    }
+};
+
+int on_event(void *context, void *data, size_t size)
+{
+    if (size >= sizeof(cgfence_event))
+        static_cast<Printer *>(context)->print(*static_cast<const cgfence_event *>(data));
+    return 0;
+}
+
+volatile std::sig_atomic_t stop_requested = 0;
+
+int run_events(const GlobalOptions &global, const EventsOptions &options)
+{
+    auto maps = PinnedMaps::open(PinLayout{global.pin_dir});
+    if (!maps) {
+        log::error(maps.error().message());
+        return exit_code::failed;
+    }
+    Printer printer{&*maps, &global, &options, {}};
+    std::unique_ptr<ring_buffer, decltype(&ring_buffer__free)> ring(
+        ring_buffer__new(maps->events.get(), on_event, &printer, nullptr), ring_buffer__free);
+    if (!ring) {
+        log::error("read the events ring buffer: " + std::string(std::strerror(errno)));
+        return exit_code::failed;
+    }
+    if (!options.follow) {
+        // What is waiting now; a ring buffer has one reader: records read here are gone.
+        return ring_buffer__consume(ring.get()) < 0 ? exit_code::failed : exit_code::ok;
+    }
+    std::signal(SIGINT, [](int) { stop_requested = 1; });
+    std::signal(SIGTERM, [](int) { stop_requested = 1; });
+    while (!stop_requested) {
+        int n = ring_buffer__poll(ring.get(), 250);
+        if (n < 0 && n != -EINTR) {
+            log::error("poll the events ring buffer: " + std::string(std::strerror(-n)));
+            return exit_code::failed;
+        }
+    }
+    return exit_code::ok;
+}
+
+} // namespace
+
+void add_events_command(CLI::App &app, const GlobalOptions &global, Action &action)
+{
+    static EventsOptions options;
+    auto *events = app.add_subcommand(
+        "events", "Print denials and audit records from the kernel, one line each");
+    events->add_flag("-f,--follow", options.follow, "keep waiting for new records (Ctrl-C ends)");
+    events->add_option("--container", options.container, "only records of this container id");
+    events->footer("Examples:\n  cgfencectl events --follow\n  cgfencectl events --json "
+                   "--container web-1\nRecords are consumed: one reader sees each record once.");
+    events->callback([&] { action = [&] { return run_events(global, options); }; });
+}
+
+} // namespace cgfence::ctl

@@ -115,7 +115,7 @@ struct Printer {
             std::printf("%s %s container=%s profile=%s pid=%u comm=%s wants=%s has=%s %s "
                         "name=%s dev=%u:%u ino=%llu\n",
                         wall_time(e.time_ns).c_str(), verdict, id.c_str(), profile.c_str(), e.pid,
-                        comm.c_str(), access_text(e.wanted).c_str(), access_text(e.granted).c_str(),
+                        comm.c_str(), rights(e.wanted).c_str(), rights(e.granted).c_str(),
                         hook_name(e.hook), name.c_str(), e.dev >> 20, e.dev & 0xfffff,
                         static_cast<unsigned long long>(e.ino));
         }

@@ -132,7 +132,7 @@ Status setup_container(const oci::State &state, const HookConfig &config)
     if (!profile)
         return profile.error();
     for (const std::string &warning : profile->warnings)
-        log::warning("profile " + profile_name + ": " + warning);
+        log::warning("profile " + profile_name + ": " + std::string(warning));
     if (!state.pid)
         return logic_error("set up container", state.id,
                            "the state has no pid: run cgfence-hook at prestart or createRuntime");

@@ -78,7 +78,9 @@ int run(const Options &options)
 
 } // namespace
 
-int main(int argc, char **argv)
+namespace {
+
+int parse_and_run(int argc, char **argv)
 {
     CLI::App app{"cgfence-hook: give each container its cgfence policy (OCI runtime hook).\n"
                  "Reads the OCI state on stdin; the stage comes from its status unless given."};
@@ -102,8 +104,15 @@ int main(int argc, char **argv)
     } catch (const CLI::ParseError &e) {
         return app.exit(e) == 0 ? kExitOk : kExitUsage;
     }
+    return run(options);
+}
+
+} // namespace
+
+int main(int argc, char **argv)
+{
     try {
-        return run(options);
+        return parse_and_run(argc, argv);
     } catch (const std::exception &e) {
         std::fprintf(stderr, "cgfence-hook: error: %s\n", e.what());
         return kExitFailed;

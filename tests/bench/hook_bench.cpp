@@ -99,7 +99,9 @@ struct Fixture {
 
 } // namespace
 
-int main(int argc, char **argv)
+namespace {
+
+int run(int argc, char **argv)
 {
     int rounds = 50;
     std::vector<size_t> sizes = {8, 64, 512, 4096};
@@ -188,4 +190,16 @@ int main(int argc, char **argv)
     ::waitpid(container, nullptr, 0);
     ::umount2(bpffs.path().c_str(), MNT_DETACH);
     return 0;
+}
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+    try {
+        return run(argc, argv);
+    } catch (const std::exception &e) {
+        std::fprintf(stderr, "cgfence-hook-bench: %s\n", e.what());
+        return 1;
+    }
 }

@@ -2,10 +2,13 @@
 
 #include <algorithm>
 #include <fstream>
+#include <cstring>
+#include <fcntl.h>
 #include <sys/stat.h>
 
 #include "abi.hpp"
 #include "mountinfo.hpp"
+#include "unique_fd.hpp"
 
 namespace cgfence {
 
@@ -62,6 +65,32 @@ Result<ContainerCgroup> container_cgroup(pid_t pid)
         return system_error("stat cgroup", cgroup.path);
     cgroup.id = info.st_ino;
     return cgroup;
+}
+
+Result<bool> cgroup_exists(uint64_t id)
+{
+    auto mounts = read_mountinfo();
+    if (!mounts)
+        return mounts.error();
+    auto cgroup2 = std::find_if(mounts->begin(), mounts->end(),
+                                [](const MountEntry &m) { return m.fstype == "cgroup2"; });
+    if (cgroup2 == mounts->end())
+        return logic_error("find cgroup2 mount", "/proc/self/mountinfo", "cgroup v2 is not mounted");
+    UniqueFd mount(::open(cgroup2->mount_point.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!mount)
+        return system_error("open", cgroup2->mount_point);
+    constexpr int kKernfsHandleType = 0xfe; // FILEID_KERNFS
+    alignas(file_handle) unsigned char storage[sizeof(file_handle) + sizeof(id)] = {};
+    auto *handle = reinterpret_cast<file_handle *>(storage);
+    handle->handle_bytes = sizeof(id);
+    handle->handle_type = kKernfsHandleType;
+    std::memcpy(storage + sizeof(file_handle), &id, sizeof(id));
+    UniqueFd cgroup(::open_by_handle_at(mount.get(), handle, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (cgroup)
+        return true;
+    if (errno == ESTALE || errno == ENOENT)
+        return false;
+    return system_error("open cgroup by id", std::to_string(id));
 }
 
 } // namespace cgfence

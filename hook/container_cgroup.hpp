@@ -24,4 +24,9 @@ Result<std::string> unified_cgroup_path(const std::string &pid);
 // has no cgroup of its own), or deeper than the program looks.
 Result<ContainerCgroup> container_cgroup(pid_t pid);
 
+// Does the cgroup with this id still exist? Asked by file handle on the
+// cgroup2 mount (a cgroup's id is its kernfs file handle), so no path, no pid
+// and no race with a new cgroup of the same name.
+Result<bool> cgroup_exists(uint64_t id);
+
 } // namespace cgfence

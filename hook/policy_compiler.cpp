@@ -176,6 +176,13 @@ Result<CompiledPolicy> compile_policy(const Profile &profile, const ContainerVie
         builder.mount_root(root->dev, root->ino, enclosing ? &*enclosing : nullptr);
     }
 
+    // The container's "/" ends every walk even where the rootfs is a plain
+    // directory, not a mount: nothing above it is the container's.
+    auto root = view.key("/");
+    if (!root)
+        return root.error();
+    builder.mount_root(root->dev, root->ino, nullptr);
+
     if (const MountEntry *rootfs = view.rootfs_mount(); rootfs && rootfs->fstype == "overlay") {
         for (const std::string &layer : overlay_layers(rootfs->super_options)) {
             auto key = view.host_key(layer);

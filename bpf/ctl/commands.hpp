@@ -19,5 +19,6 @@ using Action = std::function<int()>;
 void add_load_commands(CLI::App &app, const GlobalOptions &global, Action &action);
 void add_profile_commands(CLI::App &app, const GlobalOptions &global, Action &action);
 void add_events_command(CLI::App &app, const GlobalOptions &global, Action &action);
+void add_container_commands(CLI::App &app, const GlobalOptions &global, Action &action);
 
 } // namespace cgfence::ctl

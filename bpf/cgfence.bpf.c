@@ -28,6 +28,8 @@
 /* In f_flags, not f_mode: stable uapi-side value since 2.6. */
 #define __FMODE_EXEC 0x20
 #define OVERLAYFS_SUPER_MAGIC 0x794c7630
+/* d_flags bit, 0x20 from 2.6 to 7.x (an enum bit since 6.14, same value). */
+#define DCACHE_DISCONNECTED 0x20
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -229,10 +231,13 @@ static __always_inline struct walk_result walk(struct container *c, struct dentr
 
         if (parent == dentry) {
             /*
-             * A root dentry that is not its superblock's root is disconnected
-             * (open_by_handle_at): the rules above it are unknown.
+             * The top of this filesystem: its root, or the lone dentry of a
+             * pipe, socket or other pseudo file (no root in any view). Only a
+             * dentry marked disconnected (open_by_handle_at) has unknown rules
+             * above it.
              */
-            if (dentry == BPF_CORE_READ(sb, s_root))
+            if (dentry == BPF_CORE_READ(sb, s_root) ||
+                !(BPF_CORE_READ(dentry, d_flags) & DCACHE_DISCONNECTED))
                 w.end = WALK_FS_ROOT;
             break;
         }

@@ -75,7 +75,8 @@ Result<bool> cgroup_exists(uint64_t id)
     auto cgroup2 = std::find_if(mounts->begin(), mounts->end(),
                                 [](const MountEntry &m) { return m.fstype == "cgroup2"; });
     if (cgroup2 == mounts->end())
-        return logic_error("find cgroup2 mount", "/proc/self/mountinfo", "cgroup v2 is not mounted");
+        return logic_error("find cgroup2 mount", "/proc/self/mountinfo",
+                           "cgroup v2 is not mounted");
     UniqueFd mount(::open(cgroup2->mount_point.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!mount)
         return system_error("open", cgroup2->mount_point);

@@ -59,6 +59,7 @@ fi
 run_suite lint "$root/tests/lint.sh" "$build"
 run_suite unit "$build/bin/cgfence-unit-tests"
 run_suite host "$build/bin/cgfence-host-tests"
+run_suite runtime "$build/bin/cgfence-runtime-tests"
 
 # The VM suites: real enforcement on every kernel of the matrix.
 if [[ ${CGFENCE_VM:-1} == 0 ]]; then

@@ -4,7 +4,7 @@
 # vm@<kernel>/<suite>/<test>.
 set -u
 status=0
-for suite in cgfence-kernel-tests; do
+for suite in cgfence-kernel-tests cgfence-runtime-tests; do
   if ! command -v "$suite" >/dev/null; then
     echo "FAIL vm@${CGFENCE_VM_KERNEL}/${suite}: not built"
     status=1

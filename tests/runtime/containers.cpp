@@ -1,0 +1,261 @@
+#include "containers.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fence.hpp"
+#include "mountinfo.hpp"
+
+namespace cgfence::test {
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string first_line(const std::string &text)
+{
+    return text.substr(0, text.find('\n'));
+}
+
+// crun 1.8.1 refuses a hybrid host while a controller is enabled on cgroup2
+// ("cgroups in hybrid mode not supported, drop all controllers from
+// cgroupv2"): on Debian 12's hybrid layout that is hugetlb alone (FACTS.md
+// §5). Mounting a v1 hugetlb hierarchy moves the controller to v1 until the
+// next boot. Done only when hugetlb is cgroup2's one controller (a pure
+// cgroup2 host, like the VM, needs nothing), so it is idempotent: once done,
+// cgroup2 lists no controller. podman runs its containers with crun here.
+void move_hugetlb_to_cgroup_v1()
+{
+    const std::string cgroup2 = cgroup2_mount();
+    if (cgroup2 == "/sys/fs/cgroup")
+        return; // pure cgroup2
+    if (first_line(read_text(cgroup2 + "/cgroup.controllers")) != "hugetlb")
+        return;
+    fs::create_directories("/sys/fs/cgroup/hugetlb");
+    if (::mount("cgroup", "/sys/fs/cgroup/hugetlb", "cgroup", 0, "hugetlb") != 0 && errno != EBUSY)
+        throw std::runtime_error("mount the v1 hugetlb hierarchy for crun: " +
+                                 std::string(std::strerror(errno)));
+}
+
+// Detaches every mount below `dir`, deepest first.
+void unmount_below(const fs::path &dir)
+{
+    auto mounts = read_mountinfo();
+    if (!mounts)
+        return;
+    std::vector<std::string> below;
+    const std::string prefix = dir.string() + "/";
+    for (const MountEntry &m : *mounts) {
+        if (m.mount_point.compare(0, prefix.size(), prefix) == 0)
+            below.push_back(m.mount_point);
+    }
+    std::sort(below.begin(), below.end(),
+              [](const std::string &a, const std::string &b) { return a.size() > b.size(); });
+    for (const std::string &mount_point : below)
+        ::umount2(mount_point.c_str(), MNT_DETACH);
+}
+
+} // namespace
+
+const char *name_of(Runtime runtime)
+{
+    return runtime == Runtime::runc ? "runc" : "crun";
+}
+
+std::string unique_name(const std::string &what)
+{
+    return "cgf-" + what + "-" + std::to_string(::getpid());
+}
+
+CgroupParent::~CgroupParent()
+{
+    try {
+        auto mounts = read_mountinfo();
+        if (!mounts)
+            return;
+        for (const MountEntry &m : *mounts) {
+            if (m.fstype == "cgroup" || m.fstype == "cgroup2")
+                ::rmdir((m.mount_point + "/" + name_).c_str());
+        }
+    } catch (...) { // cleanup does what it can
+    }
+}
+
+OciContainer::OciContainer(Runtime runtime, const Bundle &bundle, const std::string &what)
+    : runtime_(runtime), id_(unique_name(what)), bundle_(bundle.dir().string())
+{
+    if (runtime == Runtime::crun)
+        move_hugetlb_to_cgroup_v1();
+}
+
+OciContainer::~OciContainer()
+{
+    try {
+        if (exists_)
+            (void)run_captured(invocation({"delete", "--force", id_}));
+    } catch (...) { // cleanup does what it can
+    }
+}
+
+std::vector<std::string> OciContainer::invocation(const std::vector<std::string> &args) const
+{
+    std::vector<std::string> argv = {name_of(runtime_), "--root", state_root_.path().string()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return argv;
+}
+
+Finished OciContainer::run_detached()
+{
+    exists_ = true; // a failed create may leave something to delete
+    return run_captured(invocation({"run", "--detach", "--bundle", bundle_, id_}));
+}
+
+Finished OciContainer::run_to_end()
+{
+    exists_ = true; // deleted by the runtime when its process ends, unless that hangs
+    return run_captured(invocation({"run", "--bundle", bundle_, id_}));
+}
+
+Finished OciContainer::stop_and_delete()
+{
+    (void)run_captured(invocation({"kill", id_, "KILL"}));
+    const bool stopped = wait_until([this] { return status() == "stopped"; });
+    if (!stopped)
+        return Finished{kTimedOut, "", id_ + " did not stop after SIGKILL (" + status() + ")"};
+    Finished deleted = run_captured(invocation({"delete", id_}));
+    exists_ = deleted.status != 0;
+    return deleted;
+}
+
+std::string OciContainer::status() const
+{
+    const Finished state = run_captured(invocation({"state", id_}));
+    if (state.status != 0)
+        return "";
+    return nlohmann::json::parse(state.out).at("status").get<std::string>();
+}
+
+pid_t OciContainer::pid() const
+{
+    const Finished state = run_captured(invocation({"state", id_}));
+    if (state.status != 0)
+        throw std::runtime_error(name_of(runtime_) + std::string(" state: ") + summary(state));
+    return nlohmann::json::parse(state.out).at("pid").get<pid_t>();
+}
+
+Finished OciContainer::exec(const std::vector<std::string> &command) const
+{
+    std::vector<std::string> argv = {"exec", id_};
+    argv.insert(argv.end(), command.begin(), command.end());
+    return run_captured(invocation(argv));
+}
+
+PodmanContainer::PodmanContainer(const fs::path &hooks_dir, const fs::path &rootfs)
+    : hooks_dir_(hooks_dir), rootfs_(rootfs), name_(unique_name("podman"))
+{
+    move_hugetlb_to_cgroup_v1(); // podman's runtime is crun
+}
+
+PodmanContainer::~PodmanContainer()
+{
+    try {
+        if (!id_.empty())
+            (void)remove();
+        unmount_below(storage_.path()); // what podman leaves, before the directory goes
+    } catch (...) {                     // cleanup does what it can
+    }
+}
+
+std::vector<std::string> PodmanContainer::podman(const std::vector<std::string> &args) const
+{
+    const fs::path &dir = storage_.path();
+    // No systemd here: cgroupfs and a file for events. No image layers
+    // (--rootfs): the vfs driver, which mounts nothing. The network config
+    // directory is podman's lock's place, which must be writable (the VM's
+    // /etc is the host's, read-only).
+    std::vector<std::string> argv = {"podman",
+                                     "--root",
+                                     (dir / "root").string(),
+                                     "--runroot",
+                                     (dir / "runroot").string(),
+                                     "--tmpdir",
+                                     (dir / "tmp").string(),
+                                     "--network-config-dir",
+                                     (dir / "networks").string(),
+                                     "--storage-driver",
+                                     "vfs",
+                                     "--cgroup-manager",
+                                     "cgroupfs",
+                                     "--events-backend",
+                                     "file",
+                                     "--hooks-dir",
+                                     hooks_dir_.string()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return argv;
+}
+
+Finished PodmanContainer::run_detached(const std::vector<std::string> &options,
+                                       const std::vector<std::string> &command)
+{
+    // No network; explicit limits (the host lacks CAP_SYS_RESOURCE to raise
+    // them); no masked or read-only paths, so that the mounts seen from
+    // inside are the mounts the hook saw at prestart.
+    std::vector<std::string> args = {"run",
+                                     "--detach",
+                                     "--name",
+                                     name_,
+                                     "--network",
+                                     "none",
+                                     "--ulimit",
+                                     "nofile=1024:1024",
+                                     "--ulimit",
+                                     "nproc=4096:4096",
+                                     "--security-opt",
+                                     "unmask=ALL"};
+    args.insert(args.end(), options.begin(), options.end());
+    args.insert(args.end(), {"--rootfs", rootfs_.string()});
+    args.insert(args.end(), command.begin(), command.end());
+    Finished run = run_captured(podman(args));
+    id_ = run.status == 0 ? first_line(run.out) : name_;
+    return run;
+}
+
+Finished PodmanContainer::remove()
+{
+    Finished removed = run_captured(podman({"rm", "--force", "--time", "0", id_}));
+    if (removed.status == 0)
+        id_.clear();
+    return removed;
+}
+
+std::string PodmanContainer::inspect(const std::string &format) const
+{
+    const Finished run = run_captured(podman({"inspect", "--format", format, id_}));
+    if (run.status != 0)
+        throw std::runtime_error("podman inspect: " + summary(run));
+    return first_line(run.out);
+}
+
+std::string PodmanContainer::bundle() const
+{
+    return inspect("{{.StaticDir}}");
+}
+
+pid_t PodmanContainer::pid() const
+{
+    return static_cast<pid_t>(std::stol(inspect("{{.State.Pid}}")));
+}
+
+Finished PodmanContainer::exec(const std::vector<std::string> &command) const
+{
+    std::vector<std::string> args = {"exec", id_};
+    args.insert(args.end(), command.begin(), command.end());
+    return run_captured(podman(args));
+}
+
+} // namespace cgfence::test

@@ -1,0 +1,117 @@
+// The runtimes' exec into a running container confined by a shipped profile:
+// the exec'd process is confined like the container's own, and the runtime's
+// exec machinery, which works in the container's cgroup while it sets the
+// process up, is not broken by the profile. Enforcement is checked in the VM;
+// on the host exec must work with the hook's maps in place.
+#include <doctest/doctest.h>
+
+#include "checks.hpp"
+#include "skip.hpp"
+
+using namespace cgfence;
+using namespace cgfence::test;
+
+namespace {
+
+const std::string kWork = "cat /etc/os-release; echo ok > /tmp/y; cat /tmp/y";
+
+// What the profile forbids, and how the exec'd process is told.
+struct Forbidden {
+    std::vector<std::string> command;
+    std::string result;
+};
+
+Forbidden forbidden_by(const std::string &profile)
+{
+    if (profile == "minimal")
+        return {{"cat", "/secret"},
+                "exit 1, stderr: cat: can't open '/secret': Permission denied\n"};
+    return {{"sh", "-c", "/tmp/busybox echo inside"},
+            "exit 126, stderr: sh: /tmp/busybox: Permission denied\n"};
+}
+
+void check_exec(Runtime runtime, const std::string &profile)
+{
+    Fence fence(std::string(name_of(runtime)) + "-exec-" + profile);
+    fence.write_shipped_profile(profile);
+    Bundle bundle;
+    add_binary_in_tmp(bundle);
+    bundle.annotate(kProfileAnnotation, profile).hook(fence.hook(), {"prestart", "poststop"});
+    bundle.write();
+    OciContainer container(runtime, bundle, "exec");
+    REQUIRE(summary(container.run_detached()) == "exit 0");
+    CHECK(summary(container.exec({"sh", "-c", kWork})) ==
+          std::string("exit 0, stdout: ") + kOsRelease + "ok\n");
+    if (in_vm()) {
+        const Forbidden forbidden = forbidden_by(profile);
+        CHECK(summary(container.exec(forbidden.command)) == forbidden.result);
+    }
+    CHECK(summary(container.stop_and_delete()) == "exit 0");
+    check_no_entries(fence.maps());
+}
+
+void check_podman_exec(const std::string &profile)
+{
+    Fence fence("podman-exec-" + profile);
+    fence.write_shipped_profile(profile);
+    TempDir rootfs;
+    make_busybox_tree(rootfs.path());
+    add_binary_in_tmp(rootfs.path());
+    PodmanContainer container(fence.hooks_dir(), rootfs.path());
+    REQUIRE(outcome(container.run_detached(
+                {"--annotation", std::string(kProfileAnnotation) + "=" + profile},
+                {"sleep", "3600"})) == "exit 0");
+    CHECK(summary(container.exec({"sh", "-c", kWork})) ==
+          std::string("exit 0, stdout: ") + kOsRelease + "ok\n");
+    if (in_vm()) {
+        const Forbidden forbidden = forbidden_by(profile);
+        CHECK(summary(container.exec(forbidden.command)) == forbidden.result);
+    }
+    const std::string id = container.id();
+    CHECK(summary(container.remove()) == "exit 0, stdout: " + id + "\n");
+    check_no_entries(fence.maps());
+}
+
+// A known bug, not yet fixed: crun's exec does its own setup (opens a
+// namespace file and the host's /etc/passwd, fchowns the std streams) inside
+// the container's cgroup after the policy holds, so a default-deny profile
+// denies crun's own work. The fix is per-task arming: a task is confined from
+// its own exec in the container on (task storage, or a map by task on 5.10).
+constexpr const char *kCrunExecBug =
+    "known bug: crun's exec setup is judged by the default-deny policy (README, Limits)";
+
+} // namespace
+
+TEST_CASE("runc exec into a container under the minimal profile works, and is confined")
+{
+    check_exec(Runtime::runc, "minimal");
+}
+
+TEST_CASE("runc exec into a container under the default profile works, and is confined")
+{
+    check_exec(Runtime::runc, "default");
+}
+
+TEST_CASE("crun exec into a container under the minimal profile works, and is confined")
+{
+    if (in_vm())
+        CGFENCE_SKIP(kCrunExecBug);
+    check_exec(Runtime::crun, "minimal");
+}
+
+TEST_CASE("crun exec into a container under the default profile works, and is confined")
+{
+    check_exec(Runtime::crun, "default");
+}
+
+TEST_CASE("podman exec into a container under the minimal profile works, and is confined")
+{
+    if (in_vm())
+        CGFENCE_SKIP(kCrunExecBug);
+    check_podman_exec("minimal");
+}
+
+TEST_CASE("podman exec into a container under the default profile works, and is confined")
+{
+    check_podman_exec("default");
+}

@@ -58,6 +58,7 @@ fi
 
 run_suite lint "$root/tests/lint.sh" "$build"
 run_suite unit "$build/bin/cgfence-unit-tests"
+run_suite oci "$build/bin/cgfence-oci-tests"
 run_suite host "$build/bin/cgfence-host-tests"
 run_suite runtime "$build/bin/cgfence-runtime-tests"
 
@@ -77,6 +78,7 @@ if ! "$root/tests/vm/fetch-kernels.sh" $kernels >"$logs/fetch-kernels.log" 2>&1;
 fi
 for kernel in $kernels; do
   CGFENCE_VM_NO_BUILD=1 CGFENCE_BUILD_DIR=$build \
-    run_suite "vm@$kernel" "$root/tests/vm/run.sh" --kernel "$kernel" -- "$root/tests/vm/guest-suites.sh"
+    run_suite "vm@$kernel" "$root/tests/vm/run.sh" --kernel "$kernel" --timeout 1800 -- \
+    "$root/tests/vm/guest-suites.sh"
 done
 finish

@@ -23,7 +23,7 @@
 # missing, then cmake --build) unless CGFENCE_VM_NO_BUILD=1.
 #
 # Environment: CGFENCE_CACHE_DIR (default /var/cache/cgfence: kernels, initramfs images),
-# CGFENCE_VM_CPUS (vCPUs; default 2, and 1 for 7.x kernels: see the note at the qemu call),
+# CGFENCE_VM_CPUS (vCPUs; default 1: see the note at the qemu call),
 # CGFENCE_BUILD_DIR (default <project>/build), CGFENCE_VM_NO_BUILD.
 #
 # Exit status: COMMAND's; 124 when the guest timed out; 125 when the guest stopped
@@ -228,13 +228,12 @@ main() {
         append+=" lsm=lockdown,capability,yama,apparmor,bpf"
     fi
 
-    # qemu 7.2's TCG with two vCPUs lets the 7.x kernels run stale code after
-    # another vCPU patched it: a detached BPF trampoline kept denying for one
-    # vCPU while the other saw it gone, and boots died in a half-patched static
-    # key. Real CPUs serialise text_poke; one vCPU does too. The older kernels
-    # run with two (CGFENCE_VM_CPUS overrides).
-    local cpus=${CGFENCE_VM_CPUS:-2}
-    [[ -n ${CGFENCE_VM_CPUS:-} || ${KERNEL_VERSION%%.*} -lt 7 ]] || cpus=1
+    # One vCPU unless CGFENCE_VM_CPUS says otherwise: qemu 7.2's TCG with two
+    # vCPUs runs stale code after another vCPU patched it. Seen: a detached BPF
+    # trampoline kept denying on one vCPU (7.2), a boot died in a half-patched
+    # static key (7.2), and an "Oops: int3" in bpf_lsm_file_open while an
+    # upgrade re-patched its trampoline (6.12). Real CPUs serialise text_poke.
+    local cpus=${CGFENCE_VM_CPUS:-1}
 
     local initrd start status rc=0
     initrd=$(initramfs)

@@ -12,6 +12,19 @@
 
 namespace cgfence {
 
+Result<std::string> cgroup2_mount_point()
+{
+    auto mounts = read_mountinfo();
+    if (!mounts)
+        return mounts.error();
+    auto cgroup2 = std::find_if(mounts->begin(), mounts->end(),
+                                [](const MountEntry &m) { return m.fstype == "cgroup2"; });
+    if (cgroup2 == mounts->end())
+        return logic_error("find cgroup2 mount", "/proc/self/mountinfo",
+                           "cgroup v2 is not mounted");
+    return cgroup2->mount_point;
+}
+
 Result<std::string> unified_cgroup_path(const std::string &pid)
 {
     const std::string file = "/proc/" + pid + "/cgroup";
@@ -44,16 +57,11 @@ Result<ContainerCgroup> container_cgroup(pid_t pid)
                            "it shares the runtime's cgroup " + *path +
                                ": confining it would confine the runtime too; give it a cgroup "
                                "of its own");
-    auto mounts = read_mountinfo();
-    if (!mounts)
-        return mounts.error();
-    auto cgroup2 = std::find_if(mounts->begin(), mounts->end(),
-                                [](const MountEntry &m) { return m.fstype == "cgroup2"; });
-    if (cgroup2 == mounts->end())
-        return logic_error("find cgroup2 mount", "/proc/self/mountinfo",
-                           "cgroup v2 is not mounted");
+    auto cgroup2 = cgroup2_mount_point();
+    if (!cgroup2)
+        return cgroup2.error();
     ContainerCgroup cgroup;
-    cgroup.path = cgroup2->mount_point + *path;
+    cgroup.path = *cgroup2 + *path;
     cgroup.level = static_cast<int>(std::count(path->begin(), path->end(), '/'));
     if (cgroup.level > CGFENCE_MAX_CGROUP_LEVEL)
         return logic_error("confine container", cgroup.path,
@@ -69,17 +77,12 @@ Result<ContainerCgroup> container_cgroup(pid_t pid)
 
 Result<bool> cgroup_exists(uint64_t id)
 {
-    auto mounts = read_mountinfo();
-    if (!mounts)
-        return mounts.error();
-    auto cgroup2 = std::find_if(mounts->begin(), mounts->end(),
-                                [](const MountEntry &m) { return m.fstype == "cgroup2"; });
-    if (cgroup2 == mounts->end())
-        return logic_error("find cgroup2 mount", "/proc/self/mountinfo",
-                           "cgroup v2 is not mounted");
-    UniqueFd mount(::open(cgroup2->mount_point.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    auto cgroup2 = cgroup2_mount_point();
+    if (!cgroup2)
+        return cgroup2.error();
+    UniqueFd mount(::open(cgroup2->c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!mount)
-        return system_error("open", cgroup2->mount_point);
+        return system_error("open", *cgroup2);
     constexpr int kKernfsHandleType = 0xfe; // FILEID_KERNFS
     alignas(file_handle) unsigned char storage[sizeof(file_handle) + sizeof(id)] = {};
     auto *handle = reinterpret_cast<file_handle *>(storage);

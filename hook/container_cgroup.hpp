@@ -16,6 +16,9 @@ struct ContainerCgroup {
     int level = 0;    // 0 is the root
 };
 
+// Where cgroup v2 is mounted (from mountinfo: never assumed).
+Result<std::string> cgroup2_mount_point();
+
 // The unified-hierarchy path in /proc/<pid>/cgroup ("0::/a/b" -> "/a/b").
 Result<std::string> unified_cgroup_path(const std::string &pid);
 

@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "container_cgroup.hpp"
 #include "mountinfo.hpp"
 
 namespace cgfence::test {
@@ -17,14 +18,10 @@ namespace fs = std::filesystem;
 
 std::string cgroup2_mount()
 {
-    auto mounts = read_mountinfo();
-    if (!mounts)
-        throw std::runtime_error(mounts.error().message());
-    for (const auto &m : *mounts) {
-        if (m.fstype == "cgroup2")
-            return m.mount_point;
-    }
-    throw std::runtime_error("no cgroup2 filesystem is mounted");
+    auto mount = cgroup2_mount_point();
+    if (!mount)
+        throw std::runtime_error(mount.error().message());
+    return *mount;
 }
 
 TestCgroup::TestCgroup(const std::string &name)

@@ -9,11 +9,13 @@
 #include "commands.hpp"
 #include "container_cgroup.hpp"
 #include "exit_codes.hpp"
+#include "help_text.hpp"
 #include "log.hpp"
 #include "maps.hpp"
 #include "policy.hpp"
 #include "profile.hpp"
 #include "records.hpp"
+#include "table.hpp"
 
 namespace cgfence::ctl {
 namespace {
@@ -106,59 +108,73 @@ ordered_json container_json(const Container &c)
     return out;
 }
 
-Result<PinnedMaps> open_maps(const GlobalOptions &global)
-{
-    return PinnedMaps::open(PinLayout{global.pin_dir});
-}
+// The pinned maps and every registered container in them.
+struct Registry {
+    PinnedMaps maps;
+    std::vector<Container> containers;
+};
 
-int run_ps(const GlobalOptions &global)
+// Opens the maps and lists the containers; logs and returns nullopt on failure.
+std::optional<Registry> open_registry(const GlobalOptions &global)
 {
-    auto maps = open_maps(global);
+    auto maps = PinnedMaps::open(PinLayout{global.pin_dir});
     if (!maps) {
         log::error(maps.error().message());
-        return exit_code::failed;
+        return std::nullopt;
     }
     auto list = containers(*maps);
     if (!list) {
         log::error(list.error().message());
-        return exit_code::failed;
+        return std::nullopt;
     }
+    return Registry{std::move(*maps), std::move(*list)};
+}
+
+// Rights as "rwx" letters; "none" rather than an empty string.
+std::string rights(uint8_t access)
+{
+    const std::string text = access_text(access);
+    return text.empty() ? "none" : text;
+}
+
+std::string number(uint64_t value)
+{
+    return std::to_string(value);
+}
+
+int run_ps(const GlobalOptions &global)
+{
+    auto registry = open_registry(global);
+    if (!registry)
+        return exit_code::failed;
     if (global.json) {
         ordered_json out = ordered_json::array();
-        for (const auto &c : *list)
+        for (const auto &c : registry->containers)
             out.push_back(container_json(c));
         std::puts(out.dump(2).c_str());
         return exit_code::ok;
     }
-    std::printf("%-24s %-12s %-8s %6s %10s %9s %8s  %s\n", "CONTAINER", "PROFILE", "MODE", "RULES",
-                "CGROUP", "DECISIONS", "DENIED", "CREATED");
-    for (const auto &c : *list) {
-        const bool r = c.record.has_value();
-        std::printf("%-24s %-12s %-8s %6u %10llu %9llu %8llu  %s\n", id_of(c).c_str(),
-                    r ? c.record->value.profile : "?", r ? mode_text(c.record->value.mode) : "?",
-                    r ? c.record->value.rule_count : 0, static_cast<unsigned long long>(c.cgroup),
-                    static_cast<unsigned long long>(c.counters.decisions),
-                    static_cast<unsigned long long>(c.counters.denied) +
-                        static_cast<unsigned long long>(c.counters.audited),
-                    r ? iso_time(c.record->value.created_ns).c_str() : "-");
+    Table table({"CONTAINER", "PROFILE", "MODE", "RULES>", "CGROUP>", "DECISIONS>", "DENIED>",
+                 "AUDITED>", "CREATED"});
+    for (const auto &c : registry->containers) {
+        const cgfence_record *r = c.record ? &c.record->value : nullptr;
+        table.add_row({id_of(c), r ? r->profile : "?", r ? mode_text(r->mode) : "?",
+                       r ? number(r->rule_count) : "?", number(c.cgroup),
+                       number(c.counters.decisions), number(c.counters.denied),
+                       number(c.counters.audited), r ? iso_time(r->created_ns) : "-"});
     }
+    table.print(stdout);
     return exit_code::ok;
 }
 
 int run_show(const GlobalOptions &global, const std::string &id)
 {
-    auto maps = open_maps(global);
-    if (!maps) {
-        log::error(maps.error().message());
+    auto registry = open_registry(global);
+    if (!registry)
         return exit_code::failed;
-    }
-    auto list = containers(*maps);
-    if (!list) {
-        log::error(list.error().message());
-        return exit_code::failed;
-    }
+    const PinnedMaps &maps = registry->maps;
     std::vector<const Container *> found;
-    for (const auto &c : *list) {
+    for (const auto &c : registry->containers) {
         if (id_of(c) == id || (c.record && id == std::to_string(c.cgroup)))
             found.push_back(&c);
     }
@@ -169,13 +185,13 @@ int run_show(const GlobalOptions &global, const std::string &id)
     ordered_json out = ordered_json::array();
     for (const Container *c : found) {
         ordered_json item = container_json(*c);
-        if (auto policy = read_policy(*maps, c->cgroup)) {
-            item["default"] = access_text(policy->settings.default_access);
-            item["deep_access"] = access_text(policy->settings.deep_access);
+        if (auto policy = read_policy(maps, c->cgroup)) {
+            item["default"] = rights(policy->settings.default_access);
+            item["deep_access"] = rights(policy->settings.deep_access);
             item["armed"] = policy->settings.armed != 0;
             ordered_json rules = ordered_json::array();
             for (const auto &[key, rule] : policy->rules) {
-                ordered_json r = {{"access", access_text(rule.access)}};
+                ordered_json r = {{"access", rights(rule.access)}};
                 if (key.kind == CGFENCE_KEY_FSTYPE) {
                     r["fs_magic"] = key.ino;
                 } else {
@@ -215,25 +231,19 @@ std::string prometheus_labels(const Container &c)
 
 int run_stats(const GlobalOptions &global, const std::string &format)
 {
-    auto maps = open_maps(global);
-    if (!maps) {
-        log::error(maps.error().message());
+    auto registry = open_registry(global);
+    if (!registry)
         return exit_code::failed;
-    }
-    auto list = containers(*maps);
-    if (!list) {
-        log::error(list.error().message());
-        return exit_code::failed;
-    }
+    const std::vector<Container> &list = registry->containers;
     cgfence_counters total{};
-    for (const auto &c : *list) {
+    for (const auto &c : list) {
         total.decisions += c.counters.decisions;
         total.denied += c.counters.denied;
         total.audited += c.counters.audited;
         total.events_sent += c.counters.events_sent;
         total.events_dropped += c.counters.events_dropped;
     }
-    const double used = static_cast<double>(list->size()) / CGFENCE_MAX_CONTAINERS;
+    const double used = static_cast<double>(list.size()) / CGFENCE_MAX_CONTAINERS;
     if (format == "prometheus") {
         struct Metric {
             const char *name, *help;
@@ -252,13 +262,13 @@ int run_stats(const GlobalOptions &global, const std::string &format)
         };
         for (const Metric &m : metrics) {
             std::printf("# HELP %s %s\n# TYPE %s counter\n", m.name, m.help, m.name);
-            for (const auto &c : *list)
+            for (const auto &c : list)
                 std::printf("%s%s %llu\n", m.name, prometheus_labels(c).c_str(),
                             static_cast<unsigned long long>(c.counters.*m.field));
         }
         std::printf("# HELP cgfence_containers Registered containers.\n# TYPE cgfence_containers "
                     "gauge\ncgfence_containers %zu\n",
-                    list->size());
+                    list.size());
         std::printf("# HELP cgfence_containers_capacity Containers the maps can hold.\n# TYPE "
                     "cgfence_containers_capacity gauge\ncgfence_containers_capacity %d\n",
                     CGFENCE_MAX_CONTAINERS);
@@ -266,9 +276,9 @@ int run_stats(const GlobalOptions &global, const std::string &format)
     }
     if (global.json) {
         ordered_json per = ordered_json::array();
-        for (const auto &c : *list)
+        for (const auto &c : list)
             per.push_back(container_json(c));
-        ordered_json out = {{"containers", list->size()},
+        ordered_json out = {{"containers", list.size()},
                             {"capacity", CGFENCE_MAX_CONTAINERS},
                             {"decisions", total.decisions},
                             {"denied", total.denied},
@@ -279,7 +289,7 @@ int run_stats(const GlobalOptions &global, const std::string &format)
         std::puts(out.dump(2).c_str());
         return exit_code::ok;
     }
-    std::printf("containers: %zu of %d (%.1f%%)\n", list->size(), CGFENCE_MAX_CONTAINERS,
+    std::printf("containers: %zu of %d (%.1f%%)\n", list.size(), CGFENCE_MAX_CONTAINERS,
                 used * 100);
     std::printf("decisions %llu, denied %llu, audited %llu, events %llu sent / %llu dropped\n",
                 static_cast<unsigned long long>(total.decisions),
@@ -287,12 +297,17 @@ int run_stats(const GlobalOptions &global, const std::string &format)
                 static_cast<unsigned long long>(total.audited),
                 static_cast<unsigned long long>(total.events_sent),
                 static_cast<unsigned long long>(total.events_dropped));
-    for (const auto &c : *list)
-        std::printf("  %-24s decisions %llu, denied %llu, audited %llu, dropped %llu\n",
-                    id_of(c).c_str(), static_cast<unsigned long long>(c.counters.decisions),
-                    static_cast<unsigned long long>(c.counters.denied),
-                    static_cast<unsigned long long>(c.counters.audited),
-                    static_cast<unsigned long long>(c.counters.events_dropped));
+    if (list.empty())
+        return exit_code::ok;
+    std::printf("\n");
+    Table table(
+        {"CONTAINER", "PROFILE", "DECISIONS>", "DENIED>", "AUDITED>", "EVENTS>", "DROPPED>"});
+    for (const auto &c : list)
+        table.add_row({id_of(c), c.record ? c.record->value.profile : "?",
+                       number(c.counters.decisions), number(c.counters.denied),
+                       number(c.counters.audited), number(c.counters.events_sent),
+                       number(c.counters.events_dropped)});
+    table.print(stdout);
     return exit_code::ok;
 }
 
@@ -300,18 +315,13 @@ int run_stats(const GlobalOptions &global, const std::string &format)
 // poststop). A container starting now has a live cgroup: it is never touched.
 int run_gc(const GlobalOptions &global)
 {
-    auto maps = open_maps(global);
-    if (!maps) {
-        log::error(maps.error().message());
+    auto registry = open_registry(global);
+    if (!registry)
         return exit_code::failed;
-    }
-    auto list = containers(*maps);
-    if (!list) {
-        log::error(list.error().message());
-        return exit_code::failed;
-    }
+    const PinnedMaps &maps = registry->maps;
+    const std::vector<Container> &list = registry->containers;
     ordered_json removed = ordered_json::array();
-    for (const auto &c : *list) {
+    for (const auto &c : list) {
         auto alive = cgroup_exists(c.cgroup);
         if (!alive) {
             log::error(alive.error().message());
@@ -319,12 +329,12 @@ int run_gc(const GlobalOptions &global)
         }
         if (*alive)
             continue;
-        if (auto s = withdraw_policy(*maps, c.cgroup); !s) {
+        if (auto s = withdraw_policy(maps, c.cgroup); !s) {
             log::error(s.error().message());
             return exit_code::failed;
         }
         if (c.record) {
-            if (auto s = delete_record(*maps, c.record->key); !s) {
+            if (auto s = delete_record(maps, c.record->key); !s) {
                 log::error(s.error().message());
                 return exit_code::failed;
             }
@@ -346,24 +356,34 @@ int run_gc(const GlobalOptions &global)
 void add_container_commands(CLI::App &app, const GlobalOptions &global, Action &action)
 {
     auto *ps = app.add_subcommand("ps", "List the registered containers");
-    ps->footer("Example:\n  cgfencectl ps --json");
+    ps->footer(
+        help_footer("Columns: DENIED counts enforce-mode denials, AUDITED what audit or "
+                    "learn mode allowed\nand reported. A CONTAINER shown as (cgroup N) has "
+                    "a policy but no record (an\ninterrupted set-up; `gc` removes it once "
+                    "the cgroup is gone).\nExamples:\n  cgfencectl ps\n  cgfencectl ps --json"));
     ps->callback([&] { action = [&] { return run_ps(global); }; });
 
     static std::string show_id;
     auto *show = app.add_subcommand("show", "One container: record, counters, kernel rules (JSON)");
     show->add_option("ID", show_id, "container id (or its cgroup id)")->required();
+    show->footer(help_footer("Prints JSON: the hook's record, the counters and the rules as the "
+                             "kernel holds them\n(dev major:minor, inode, access).\nExample:\n"
+                             "  cgfencectl show web-1"));
     show->callback([&] { action = [&] { return run_show(global, show_id); }; });
 
     static std::string format = "text";
     auto *stats = app.add_subcommand("stats", "Counters per container and in all");
     stats->add_option("--format", format, "text or prometheus (node_exporter's textfile collector)")
         ->check(CLI::IsMember({"text", "prometheus"}));
-    stats->footer("Example:\n  cgfencectl stats --format prometheus > "
-                  "/var/lib/node_exporter/textfile/cgfence.prom");
+    stats->footer(help_footer("Examples:\n  cgfencectl stats\n  cgfencectl stats --json\n"
+                              "  cgfencectl stats --format prometheus > "
+                              "/var/lib/node_exporter/textfile/cgfence.prom"));
     stats->callback([&] { action = [&] { return run_stats(global, format); }; });
 
     auto *gc = app.add_subcommand("gc", "Remove policies and records of cgroups that are gone");
-    gc->footer("Safe while containers start: a live cgroup is never touched.");
+    gc->footer(help_footer("Safe while containers start: a live cgroup is never touched. The "
+                           "package's\ncgfence-gc.timer runs it every 15 minutes.\nExamples:\n"
+                           "  cgfencectl gc\n  cgfencectl gc --json"));
     gc->callback([&] { action = [&] { return run_gc(global); }; });
 }
 

@@ -12,6 +12,7 @@
 
 #include "commands.hpp"
 #include "exit_codes.hpp"
+#include "help_text.hpp"
 #include "log.hpp"
 #include "maps.hpp"
 #include "profile.hpp"
@@ -171,8 +172,10 @@ void add_events_command(CLI::App &app, const GlobalOptions &global, Action &acti
         "events", "Print denials and audit records from the kernel, one line each");
     events->add_flag("-f,--follow", options.follow, "keep waiting for new records (Ctrl-C ends)");
     events->add_option("--container", options.container, "only records of this container id");
-    events->footer("Examples:\n  cgfencectl events --follow\n  cgfencectl events --json "
-                   "--container web-1\nRecords are consumed: one reader sees each record once.");
+    events->footer(help_footer(
+        "One line per record: time, container (profile), pid, comm, access wanted, path or\n"
+        "name, hook, verdict. Records are consumed: one reader sees each record once.\n"
+        "Examples:\n  cgfencectl events --follow\n  cgfencectl events --json --container web-1"));
     events->callback([&] { action = [&] { return run_events(global, options); }; });
 }
 

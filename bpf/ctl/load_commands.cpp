@@ -4,6 +4,7 @@
 
 #include "commands.hpp"
 #include "exit_codes.hpp"
+#include "help_text.hpp"
 #include "loader.hpp"
 #include "log.hpp"
 
@@ -148,17 +149,22 @@ void add_load_commands(CLI::App &app, const GlobalOptions &global, Action &actio
     static bool maps_only = false;
     load_cmd->add_flag("--maps-only", maps_only,
                        "create and pin the maps only (kernels without BPF LSM: tests, dry runs)");
-    load_cmd->footer("Examples:\n  cgfencectl load\n  cgfencectl --pin-dir /sys/fs/bpf/test load "
-                     "--maps-only\nExit code 3: this kernel does not run BPF LSM programs.");
+    load_cmd->footer(help_footer(
+        "Exit status 3 when this kernel does not run BPF LSM programs (the message says how\n"
+        "to enable them); the boot unit treats that as success.\n"
+        "Examples:\n  cgfencectl load\n  cgfencectl load --maps-only --pin-dir /sys/fs/bpf/test"));
     load_cmd->callback([&] { action = [&] { return run_load(global, maps_only); }; });
 
     auto *unload_cmd = app.add_subcommand("unload", "End enforcement and remove every pin");
     static bool force = false;
     unload_cmd->add_flag("--force", force, "unload even while containers are registered");
+    unload_cmd->footer(help_footer("Exit status 4 when containers are registered and --force "
+                                   "is not given.\nExample:\n  cgfencectl unload"));
     unload_cmd->callback([&] { action = [&] { return run_unload(global, force); }; });
 
     auto *status_cmd =
         app.add_subcommand("status", "Is enforcement live? What is pinned, how many containers");
+    status_cmd->footer(help_footer("Examples:\n  cgfencectl status\n  cgfencectl status --json"));
     status_cmd->callback([&] { action = [&] { return run_status(global); }; });
 }
 

@@ -4,6 +4,7 @@
 
 #include "commands.hpp"
 #include "exit_codes.hpp"
+#include "help_text.hpp"
 #include "libbpf_log.hpp"
 #include "log.hpp"
 #include "pins.hpp"
@@ -15,8 +16,10 @@ int run(int argc, char **argv)
     using namespace cgfence;
     CLI::App app{"cgfencectl: load cgfence's BPF LSM program and manage container file policies"};
     app.require_subcommand(1);
-    app.footer("Exit codes: 0 ok, 1 failed, 2 usage, 3 BPF LSM not supported by this kernel, "
-               "4 refused.\nSee cgfencectl(8).");
+    // Subcommands inherit this: global flags may also follow the command.
+    app.fallthrough();
+    app.footer(ctl::help_footer("Examples:\n  cgfencectl status\n  cgfencectl ps\n"
+                                "  cgfencectl events --follow\n  cgfencectl show web-1 --json"));
     ctl::GlobalOptions global;
     global.pin_dir = kDefaultPinDir;
     app.add_option("--pin-dir", global.pin_dir, "bpffs directory of cgfence's pins")

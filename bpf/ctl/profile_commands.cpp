@@ -5,6 +5,7 @@
 
 #include "commands.hpp"
 #include "exit_codes.hpp"
+#include "help_text.hpp"
 #include "profile.hpp"
 
 namespace cgfence::ctl {
@@ -112,21 +113,19 @@ void add_profile_commands(CLI::App &app, const GlobalOptions &global, Action &ac
         app.add_subcommand("profile", "Container profiles: which paths and filesystems a "
                                       "container may read, write, execute (cgfence-profile(5))");
     profile_cmd->require_subcommand(1);
-    // Let the global flags (--json) follow the subcommand too.
-    profile_cmd->fallthrough();
+    profile_cmd->footer(help_footer("Example:\n  cgfencectl profile check web.json"));
 
     auto *check_cmd = profile_cmd->add_subcommand(
         "check", "Validate profile files: every problem, one line each, with its line and fix");
     static std::vector<std::string> files;
     check_cmd->add_option("FILE", files, "profile files (NAME.json)")->required();
-    check_cmd->fallthrough();
-    check_cmd->footer(
+    check_cmd->footer(help_footer(
         "Prints \"FILE: ok: MODE, default allow|deny, N rules\" and any warnings, or one line\n"
         "per error: \"FILE:LINE: what is wrong (how to fix it)\".\n"
         "Examples:\n"
         "  cgfencectl profile check /etc/cgfence/profiles/web.json\n"
         "  cgfencectl profile check --json /etc/cgfence/profiles/*.json\n"
-        "Exit code 0 when every file is a valid profile, 1 otherwise.");
+        "Exit status 1 when a file is not a valid profile."));
     check_cmd->callback([&] { action = [&] { return run_check(global, files); }; });
 }
 

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <sstream>
 #include <nlohmann/json.hpp>
 #include <sys/mount.h>
 #include <sys/wait.h>
@@ -128,7 +129,7 @@ TEST_CASE("ps and show list what the hook registered; stats counts it in Prometh
     CHECK(ps[0]["policy"] == true);
     const json show = json::parse(s.ctl("show web-1"));
     CHECK(show["id"] == "web-1");
-    CHECK(show["default"] == "");
+    CHECK(show["default"] == "none");
     CHECK(show["kernel_rules"].size() >= 2); // /etc, and the rootfs's mount boundary
     const std::string prometheus = s.ctl("stats --format prometheus");
     CHECK(prometheus.find("cgfence_denials_total{container=\"web-1\",profile=\"p\"} 0") !=
@@ -153,4 +154,48 @@ TEST_CASE("gc removes containers whose cgroup is gone and leaves live ones alone
     REQUIRE(ps.size() == 1);
     CHECK(ps[0]["id"] == "live");
     CHECK(json::parse(s.ctl("--json gc"))["removed"].empty());
+}
+
+TEST_CASE("ps aligns its columns for any id length; global flags may follow the command")
+{
+    Setup s;
+    FakeContainer a("ctl-align-a");
+    FakeContainer b("ctl-align-b");
+    const std::string long_id(64, 'f'); // podman's ids are 64 hex digits
+    REQUIRE(s.hook(s.state("a", "creating", a.pid)) == 0);
+    REQUIRE(s.hook(s.state(long_id, "creating", b.pid)) == 0);
+    std::istringstream table(s.ctl("ps"));
+    std::vector<std::string> lines;
+    for (std::string line; std::getline(table, line);)
+        lines.push_back(line);
+    REQUIRE(lines.size() == 3);
+    const size_t profile_column = lines[0].find("PROFILE");
+    REQUIRE(profile_column != std::string::npos);
+    CHECK(profile_column > long_id.size());
+    for (size_t i = 1; i < lines.size(); ++i)
+        CHECK(lines[i].substr(profile_column, 2) == "p ");
+    // Right-aligned numbers end under the end of their header.
+    const size_t cgroup_end = lines[0].find("CGROUP") + 6;
+    for (size_t i = 1; i < lines.size(); ++i)
+        CHECK(std::isdigit(static_cast<unsigned char>(lines[i][cgroup_end - 1])));
+
+    CHECK(json::parse(s.ctl("ps --json")).size() == 2);
+    const json stats = json::parse(s.ctl("stats --json"));
+    CHECK(stats["containers"] == 2);
+    CHECK(stats["capacity"] == 4096);
+    CHECK(s.ctl("stats").find("containers: 2 of 4096") != std::string::npos);
+    REQUIRE(s.hook(s.state("a", "stopped", 0)) == 0);
+    REQUIRE(s.hook(s.state(long_id, "stopped", 0)) == 0);
+}
+
+TEST_CASE("every cgfencectl command's --help has examples, the global options and exit codes")
+{
+    for (const char *command : {"", "load", "unload", "status", "ps", "show", "events", "stats",
+                                "gc", "profile", "profile check"}) {
+        CAPTURE(command);
+        const std::string help = capture(bin + "/cgfencectl " + command + " --help");
+        CHECK(help.find("Example") != std::string::npos);
+        CHECK(help.find("--pin-dir") != std::string::npos);
+        CHECK(help.find("Exit codes: 0 ok, 1 failed, 2 usage") != std::string::npos);
+    }
 }

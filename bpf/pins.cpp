@@ -20,6 +20,15 @@ bool on_bpffs(const fs::path &path)
 
 Status prepare_pin_dir(const fs::path &dir)
 {
+    // /sys/fs/bpf is where the kernel offers bpffs; systemd mounts it at boot,
+    // other inits may not. sysfs cannot hold a directory of ours, so mount
+    // bpffs there first, as systemd would.
+    const fs::path standard_mount = "/sys/fs/bpf";
+    if (dir.parent_path() == standard_mount && !on_bpffs(standard_mount)) {
+        if (::mount("bpf", standard_mount.c_str(), "bpf", 0, "mode=0700") != 0)
+            return Error{"mount bpffs at", standard_mount, errno,
+                         "the pin directory must be on a BPF filesystem"};
+    }
     std::error_code ec;
     fs::create_directories(dir, ec);
     if (ec)

@@ -10,6 +10,8 @@ packages=(
   # tests: the VM kernel matrix, real runtimes and filesystems
   qemu-system-x86 cpio busybox-static kmod zstd xz-utils runc crun podman e2fsprogs
   util-linux debootstrap attr acl
+  # tests: the Debian package and the documentation
+  dpkg-dev lintian man-db systemd python3-yaml
 )
 
 missing=()

@@ -61,6 +61,7 @@ run_suite unit "$build/bin/cgfence-unit-tests"
 run_suite oci "$build/bin/cgfence-oci-tests"
 run_suite host "$build/bin/cgfence-host-tests"
 run_suite runtime "$build/bin/cgfence-runtime-tests"
+run_suite deb "$root/tests/packaging/deb-tests.sh" "$build"
 
 # The VM suites: real enforcement on every kernel of the matrix.
 if [[ ${CGFENCE_VM:-1} == 0 ]]; then

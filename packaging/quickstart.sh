@@ -77,5 +77,9 @@ echo "\$ runc exec quickstart cat /secret.txt"
 runc exec quickstart cat /secret.txt || true
 echo "\$ cat $work/bundle/rootfs/secret.txt   # outside the container: not confined"
 cat "$work/bundle/rootfs/secret.txt"
+echo "== cgfencectl ps (the registered containers)"
+cgfencectl --pin-dir "$pins" ps
+echo "== cgfencectl stats (the kernel's counters)"
+cgfencectl --pin-dir "$pins" stats
 echo "== cgfencectl events (what cgfence recorded)"
 cgfencectl --pin-dir "$pins" events

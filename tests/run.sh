@@ -62,6 +62,8 @@ run_suite oci "$build/bin/cgfence-oci-tests"
 run_suite host "$build/bin/cgfence-host-tests"
 run_suite runtime "$build/bin/cgfence-runtime-tests"
 run_suite deb "$root/tests/packaging/deb-tests.sh" "$build"
+run_suite k8s "$root/tests/packaging/k8s-tests.sh" "$build"
+run_suite docs "$root/tests/docs/docs-tests.sh" "$build"
 
 # The VM suites: real enforcement on every kernel of the matrix.
 if [[ ${CGFENCE_VM:-1} == 0 ]]; then

@@ -3,6 +3,7 @@
 // processes and cgroups).
 #include <doctest/doctest.h>
 
+#include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
@@ -12,6 +13,7 @@
 #include <nlohmann/json.hpp>
 #include <sys/mount.h>
 #include <sys/wait.h>
+#include <thread>
 #include <unistd.h>
 
 #include "sandbox.hpp"
@@ -64,7 +66,9 @@ struct Setup {
     // Runs the hook as a runtime would, with the state on stdin.
     int hook(const json &state) const
     {
-        const fs::path input = dir / "state.json";
+        // One file per container and stage: hooks may run concurrently.
+        const fs::path input = dir / ("state-" + state["id"].get<std::string>() + "-" +
+                                      state["status"].get<std::string>() + ".json");
         write_file(input, state.dump());
         return std::system((bin + "/cgfence-hook --config " + config + " --pin-dir " + pins +
                             " < " + input.string())
@@ -198,4 +202,44 @@ TEST_CASE("every cgfencectl command's --help has examples, the global options an
         CHECK(help.find("--pin-dir") != std::string::npos);
         CHECK(help.find("Exit codes: 0 ok, 1 failed, 2 usage") != std::string::npos);
     }
+}
+
+TEST_CASE("gc running over and over while containers start removes none of them")
+{
+    Setup s;
+    constexpr int count = 16;
+    std::vector<std::unique_ptr<FakeContainer>> starting;
+    starting.reserve(count);
+    for (int i = 0; i < count; ++i)
+        starting.push_back(std::make_unique<FakeContainer>("ctl-gc-race-" + std::to_string(i)));
+    std::atomic<bool> done{false};
+    std::atomic<int> gc_runs{0}, gc_removed{0};
+    std::thread collector([&] {
+        while (!done) {
+            const json out = json::parse(s.ctl("--json gc"));
+            gc_removed += static_cast<int>(out["removed"].size());
+            ++gc_runs;
+        }
+    });
+    std::vector<std::thread> hooks;
+    hooks.reserve(count);
+    std::atomic<int> hook_failures{0};
+    for (int i = 0; i < count; ++i)
+        hooks.emplace_back([&, i] {
+            if (s.hook(s.state("race-" + std::to_string(i), "creating", starting[i]->pid)) != 0)
+                ++hook_failures;
+        });
+    for (auto &t : hooks)
+        t.join();
+    done = true;
+    collector.join();
+    CHECK(hook_failures == 0);
+    CHECK(gc_runs > 0);
+    CHECK(gc_removed == 0);
+    const json ps = json::parse(s.ctl("--json ps"));
+    CHECK(ps.size() == count);
+    for (const auto &c : ps)
+        CHECK(c["policy"] == true);
+    for (int i = 0; i < count; ++i)
+        CHECK(s.hook(s.state("race-" + std::to_string(i), "stopped", 0)) == 0);
 }

@@ -196,6 +196,16 @@ Result<std::vector<uint64_t>> registered_cgroups(const PinnedMaps &maps)
     return map_u64_keys(maps.policies.get());
 }
 
+Result<bool> has_policy(const PinnedMaps &maps, uint64_t cgroup_id)
+{
+    uint32_t inner_id = 0;
+    if (bpf_map_lookup_elem(maps.policies.get(), &cgroup_id, &inner_id) == 0)
+        return true;
+    if (errno == ENOENT)
+        return false;
+    return system_error("look up policy of cgroup", std::to_string(cgroup_id));
+}
+
 Result<ContainerPolicy> read_policy(const PinnedMaps &maps, uint64_t cgroup_id)
 {
     uint32_t inner_id = 0;

@@ -76,6 +76,9 @@ Result<bool> withdraw_policy(const PinnedMaps &maps, uint64_t cgroup_id);
 // The registered containers' cgroup ids.
 Result<std::vector<uint64_t>> registered_cgroups(const PinnedMaps &maps);
 
+// Does `cgroup_id` hold a policy? (One lookup.)
+Result<bool> has_policy(const PinnedMaps &maps, uint64_t cgroup_id);
+
 // The published policy of a container, read back from the kernel.
 Result<ContainerPolicy> read_policy(const PinnedMaps &maps, uint64_t cgroup_id);
 

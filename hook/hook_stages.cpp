@@ -16,6 +16,7 @@
 #include "policy_compiler.hpp"
 #include "profile.hpp"
 #include "records.hpp"
+#include "registration.hpp"
 #include "unique_fd.hpp"
 
 namespace cgfence {
@@ -160,6 +161,8 @@ Status setup_container(const oci::State &state, const HookConfig &config)
     auto cgroup = container_cgroup(static_cast<pid_t>(*state.pid));
     if (!cgroup)
         return cgroup.error();
+    if (auto s = check_registration(*maps, state.id, state.bundle, *cgroup); !s)
+        return s;
     auto view = ContainerView::open(static_cast<pid_t>(*state.pid), bundle->root_path);
     if (!view)
         return view.error();

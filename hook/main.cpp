@@ -101,8 +101,12 @@ int parse_and_run(int argc, char **argv)
     app.add_flag("--debug", options.debug, "log details, and everything to stderr too");
     try {
         app.parse(argc, argv);
+    } catch (const CLI::CallForHelp &e) {
+        return app.exit(e);
     } catch (const CLI::ParseError &e) {
-        return app.exit(e) == 0 ? kExitOk : kExitUsage;
+        // One line, like every other error: runtimes show the hook's stderr.
+        std::fprintf(stderr, "cgfence-hook: error: %s (see cgfence-hook --help)\n", e.what());
+        return kExitUsage;
     }
     return run(options);
 }

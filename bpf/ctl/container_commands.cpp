@@ -175,7 +175,7 @@ int run_show(const GlobalOptions &global, const std::string &id)
     const PinnedMaps &maps = registry->maps;
     std::vector<const Container *> found;
     for (const auto &c : registry->containers) {
-        if (id_of(c) == id || (c.record && id == std::to_string(c.cgroup)))
+        if (id_of(c) == id || id == std::to_string(c.cgroup))
             found.push_back(&c);
     }
     if (found.empty()) {

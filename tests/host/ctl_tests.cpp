@@ -16,7 +16,7 @@
 #include <thread>
 #include <unistd.h>
 
-#include "sandbox.hpp"
+#include "hook_bed.hpp"
 
 using namespace cgfence::test;
 namespace fs = std::filesystem;
@@ -26,102 +26,11 @@ namespace {
 
 const std::string bin = CGFENCE_BIN_DIR;
 
-std::string capture(const std::string &command)
-{
-    std::unique_ptr<FILE, decltype(&pclose)> pipe(popen(command.c_str(), "r"), pclose);
-    REQUIRE(pipe);
-    std::string out;
-    char buffer[4096];
-    for (size_t n; (n = fread(buffer, 1, sizeof(buffer), pipe.get())) > 0;)
-        out.append(buffer, n);
-    return out;
-}
-
-// Maps-only cgfence in a private bpffs, a profile, and a bundle.
-struct Setup {
-    TempDir dir;
-    std::string pins = (dir / "bpf/cgfence").string();
-    std::string config = (dir / "config.json").string();
-    Setup()
-    {
-        fs::create_directories(dir / "bpf");
-        REQUIRE(::mount("bpf", (dir / "bpf").c_str(), "bpf", 0, nullptr) == 0);
-        REQUIRE(run_program({bin + "/cgfencectl", "--pin-dir", pins, "load", "--maps-only"},
-                            true) == 0);
-        fs::create_directories(dir / "profiles");
-        fs::create_directories(dir / "bundle/rootfs/etc");
-        write_file(dir / "profiles/p.json",
-                   R"({"default": "deny", "rules": [{"path": "/etc", "access": "r"}]})");
-        write_file(dir / "bundle/config.json", R"({"root": {"path": "rootfs"}})");
-        write_file(config,
-                   R"({"on_unavailable": "allow", "log_level": "error", "profile_dirs": [")" +
-                       (dir / "profiles").string() + "\"]}");
-    }
-    ~Setup() { ::umount2((dir / "bpf").c_str(), MNT_DETACH); }
-
-    std::string ctl(const std::string &args) const
-    {
-        return capture(bin + "/cgfencectl --pin-dir " + pins + " " + args);
-    }
-    // Runs the hook as a runtime would, with the state on stdin.
-    int hook(const json &state) const
-    {
-        // One file per container and stage: hooks may run concurrently.
-        const fs::path input = dir / ("state-" + state["id"].get<std::string>() + "-" +
-                                      state["status"].get<std::string>() + ".json");
-        write_file(input, state.dump());
-        return std::system((bin + "/cgfence-hook --config " + config + " --pin-dir " + pins +
-                            " < " + input.string())
-                               .c_str());
-    }
-    json state(const std::string &id, const std::string &status, pid_t pid) const
-    {
-        json s = {{"ociVersion", "1.0.2"},
-                  {"id", id},
-                  {"status", status},
-                  {"bundle", (dir / "bundle").string()},
-                  {"annotations", {{"io.cgfence.profile", "p"}}}};
-        if (pid > 0)
-            s["pid"] = pid;
-        return s;
-    }
-};
-
-// A process in a cgroup of its own, as a container's init would be.
-struct FakeContainer {
-    std::unique_ptr<TestCgroup> cgroup;
-    pid_t pid = -1;
-    explicit FakeContainer(const std::string &name) : cgroup(std::make_unique<TestCgroup>(name))
-    {
-        pid = ::fork();
-        if (pid == 0) {
-            std::ofstream(cgroup->path() + "/cgroup.procs") << "0";
-            ::pause();
-            ::_exit(0);
-        }
-        ::usleep(50000);
-    }
-    void kill_without_poststop()
-    {
-        ::kill(pid, SIGKILL);
-        ::waitpid(pid, nullptr, 0);
-        pid = -1;
-        cgroup.reset(); // removes the cgroup: what a runtime does when the container dies
-    }
-    ~FakeContainer()
-    {
-        if (pid > 0) {
-            ::kill(pid, SIGKILL);
-            ::waitpid(pid, nullptr, 0);
-        }
-    }
-};
-
 } // namespace
 
 TEST_CASE("ps and show list what the hook registered; stats counts it in Prometheus format")
 {
-    Setup s;
+    HookBed s;
     FakeContainer c("ctl-ps");
     REQUIRE(s.hook(s.state("web-1", "creating", c.pid)) == 0);
     const json ps = json::parse(s.ctl("--json ps"));
@@ -145,7 +54,7 @@ TEST_CASE("ps and show list what the hook registered; stats counts it in Prometh
 
 TEST_CASE("gc removes containers whose cgroup is gone and leaves live ones alone")
 {
-    Setup s;
+    HookBed s;
     FakeContainer dead("ctl-gc-dead");
     FakeContainer live("ctl-gc-live");
     REQUIRE(s.hook(s.state("dead", "creating", dead.pid)) == 0);
@@ -162,7 +71,7 @@ TEST_CASE("gc removes containers whose cgroup is gone and leaves live ones alone
 
 TEST_CASE("ps aligns its columns for any id length; global flags may follow the command")
 {
-    Setup s;
+    HookBed s;
     FakeContainer a("ctl-align-a");
     FakeContainer b("ctl-align-b");
     const std::string long_id(64, 'f'); // podman's ids are 64 hex digits
@@ -206,7 +115,7 @@ TEST_CASE("every cgfencectl command's --help has examples, the global options an
 
 TEST_CASE("gc running over and over while containers start removes none of them")
 {
-    Setup s;
+    HookBed s;
     constexpr int count = 16;
     std::vector<std::unique_ptr<FakeContainer>> starting;
     starting.reserve(count);

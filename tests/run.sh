@@ -37,6 +37,7 @@ run_suite() {
 }
 
 finish() {
+  [[ -n ${asan_build_pid:-} ]] && kill "$asan_build_pid" 2>/dev/null
   echo "logs: $logs"
   echo "$passed passed, $failed failed, $skipped skipped"
   ((failed == 0))
@@ -56,6 +57,28 @@ if ! { cmake -S "$root" -B "$build" -DCGFENCE_WERROR=ON >"$logs/configure.log" 2
   finish
 fi
 
+# The unit, oci and host suites again under AddressSanitizer and
+# UndefinedBehaviorSanitizer (binaries they run included). Built in the
+# background on one core while the other suites run; run at the end.
+asan_build=${CGFENCE_ASAN_BUILD_DIR:-$root/build-asan}
+(cmake -S "$root" -B "$asan_build" -DCGFENCE_SANITIZE=ON -DCGFENCE_WERROR=ON &&
+  cmake --build "$asan_build" -j1 --target cgfence-unit-tests cgfence-oci-tests cgfence-host-tests) \
+  >"$logs/asan-build.log" 2>&1 &
+asan_build_pid=$!
+run_asan_suites() {
+  echo "== asan build ($asan_build)"
+  if ! wait "$asan_build_pid"; then
+    tail -n 40 "$logs/asan-build.log"
+    echo "FAIL asan build"
+    failed=$((failed + 1))
+    return
+  fi
+  export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+  run_suite asan-unit "$asan_build/bin/cgfence-unit-tests"
+  run_suite asan-oci "$asan_build/bin/cgfence-oci-tests"
+  run_suite asan-host "$asan_build/bin/cgfence-host-tests"
+}
+
 run_suite lint "$root/tests/lint.sh" "$build"
 run_suite unit "$build/bin/cgfence-unit-tests"
 run_suite oci "$build/bin/cgfence-oci-tests"
@@ -71,6 +94,7 @@ if [[ ${CGFENCE_VM:-1} == 0 ]]; then
     echo "SKIP vm@$kernel: CGFENCE_VM=0 (VM suites not run)"
     skipped=$((skipped + 1))
   done
+  run_asan_suites
   finish
 fi
 if ! "$root/tests/vm/fetch-kernels.sh" $kernels >"$logs/fetch-kernels.log" 2>&1; then
@@ -84,4 +108,5 @@ for kernel in $kernels; do
     run_suite "vm@$kernel" "$root/tests/vm/run.sh" --kernel "$kernel" --timeout 1800 -- \
     "$root/tests/vm/guest-suites.sh"
 done
+run_asan_suites
 finish

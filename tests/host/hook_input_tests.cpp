@@ -101,7 +101,7 @@ TEST_CASE("bad input: huge input (over 64 KiB)")
 {
     Scene s;
     json state = s.valid();
-    state["annotations"]["padding"] = std::string(200 * 1024, 'x');
+    state["annotations"]["padding"] = std::string(size_t{200} * 1024, 'x');
     s.expect(state, kFailed, "exceeds the limit");
 }
 

@@ -11,7 +11,7 @@ packages=(
   qemu-system-x86 cpio busybox-static kmod zstd xz-utils runc crun podman e2fsprogs
   util-linux debootstrap attr acl
   # tests: the Debian package and the documentation
-  dpkg-dev lintian man-db systemd python3-yaml
+  dpkg-dev lintian man-db systemd python3-yaml strace
 )
 
 missing=()

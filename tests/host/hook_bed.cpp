@@ -151,4 +151,46 @@ FakeContainer::~FakeContainer()
     }
 }
 
+Scene::Scene()
+{
+    REQUIRE(bed.hook(bed.state("resident", "creating", resident.pid)) == 0);
+    before = bed.snapshot();
+}
+
+Scene::~Scene()
+{
+    (void)bed.hook(bed.state("resident", "stopped", 0));
+}
+
+json Scene::valid() const
+{
+    return bed.state("target", "creating", target.pid);
+}
+
+std::string Scene::bundle_with(const std::string &name, const std::string &config) const
+{
+    const fs::path dir = bed.dir / name;
+    fs::create_directories(dir / "rootfs/etc");
+    write_file(dir / "config.json", config);
+    return dir.string();
+}
+
+void Scene::expect(const std::string &input, int status, const std::string &says,
+                   const std::vector<std::string> &args) const
+{
+    const HookRun run = bed.hook_raw(input, args);
+    CAPTURE(run.err);
+    CHECK(run.status == status);
+    CHECK(std::count(run.err.begin(), run.err.end(), '\n') == 1);
+    CHECK(run.err.find("error") != std::string::npos);
+    CHECK(run.err.find(says) != std::string::npos);
+    CHECK(bed.snapshot() == before);
+}
+
+void Scene::expect(const json &state, int status, const std::string &says,
+                   const std::vector<std::string> &args) const
+{
+    expect(state.dump(), status, says, args);
+}
+
 } // namespace cgfence::test

@@ -58,4 +58,29 @@ struct FakeContainer {
     void kill_without_poststop();
 };
 
+// The bench with one container already registered (so that "the maps as
+// before" means something), and a live process to point states at.
+struct Scene {
+    HookBed bed;
+    FakeContainer resident{"scene-resident"};
+    FakeContainer target{"scene-target"};
+    std::string before; // bed.snapshot() with the resident registered
+
+    Scene();
+    ~Scene();
+    Scene(const Scene &) = delete;
+    Scene &operator=(const Scene &) = delete;
+
+    // A valid set-up state for `target`, to be spoiled by a test.
+    [[nodiscard]] nlohmann::json valid() const;
+    // A bundle of its own with `config` as its config.json; its path.
+    [[nodiscard]] std::string bundle_with(const std::string &name, const std::string &config) const;
+    // Runs the hook: it must fail with `status`, one error line saying
+    // `says`, and leave the maps as before.
+    void expect(const std::string &input, int status, const std::string &says,
+                const std::vector<std::string> &args = {}) const;
+    void expect(const nlohmann::json &state, int status, const std::string &says,
+                const std::vector<std::string> &args = {}) const;
+};
+
 } // namespace cgfence::test

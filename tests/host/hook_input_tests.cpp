@@ -23,53 +23,6 @@ namespace {
 constexpr int kFailed = 1;
 constexpr int kUsage = 2;
 
-// The bench with one container already registered (the maps are not empty,
-// so "as before" means something), and a live process to point states at.
-struct Scene {
-    HookBed bed;
-    FakeContainer resident{"bad-input-resident"};
-    FakeContainer target{"bad-input-target"};
-    std::string before;
-
-    Scene()
-    {
-        REQUIRE(bed.hook(bed.state("resident", "creating", resident.pid)) == 0);
-        before = bed.snapshot();
-    }
-    ~Scene() { (void)bed.hook(bed.state("resident", "stopped", 0)); }
-    Scene(const Scene &) = delete;
-    Scene &operator=(const Scene &) = delete;
-
-    // A valid set-up state for `target`, to be spoiled by the case.
-    [[nodiscard]] json valid() const { return bed.state("target", "creating", target.pid); }
-
-    // A bundle of the case's own, with `config` as its config.json.
-    std::string bundle_with(const std::string &name, const std::string &config) const
-    {
-        const fs::path dir = bed.dir / name;
-        fs::create_directories(dir / "rootfs/etc");
-        write_file(dir / "config.json", config);
-        return dir.string();
-    }
-
-    void expect(const std::string &input, int status, const std::string &says,
-                const std::vector<std::string> &args = {}) const
-    {
-        const HookRun run = bed.hook_raw(input, args);
-        CAPTURE(run.err);
-        CHECK(run.status == status);
-        CHECK(std::count(run.err.begin(), run.err.end(), '\n') == 1);
-        CHECK(run.err.find("error") != std::string::npos);
-        CHECK(run.err.find(says) != std::string::npos);
-        CHECK(bed.snapshot() == before);
-    }
-    void expect(const json &state, int status, const std::string &says,
-                const std::vector<std::string> &args = {}) const
-    {
-        expect(state.dump(), status, says, args);
-    }
-};
-
 } // namespace
 
 TEST_CASE("bad input: empty stdin")

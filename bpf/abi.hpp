@@ -23,4 +23,5 @@ static_assert(offsetof(cgfence_event, comm) == 56);
 static_assert(offsetof(cgfence_event, name) == 72);
 static_assert(sizeof(cgfence_record) == 480);
 static_assert(offsetof(cgfence_record, id) == 32);
-static_assert(sizeof(cgfence_meta) == 32);
+static_assert(sizeof(cgfence_meta) == 48);
+static_assert(offsetof(cgfence_meta, pin_root) == 40);

@@ -21,6 +21,7 @@
 #include "kernel_types.h"
 #include "cgfence_abi.h"
 
+#define EPERM 1
 #define EACCES 13
 #define PROT_EXEC 0x4
 #define FMODE_READ 0x1
@@ -303,29 +304,29 @@ static __always_inline bool take_event_token(struct container *c)
     return true;
 }
 
-static __always_inline void report(struct container *c, struct cgfence_counters *n,
-                                   struct dentry *dentry, __u8 wanted, __u8 granted, __u8 hook,
-                                   __u8 verdict)
+/*
+ * A record of the current task's container, its object fields left for the
+ * caller; NULL (and the loss counted) when the container's rate limit or the
+ * ring buffer has no room. The caller submits it.
+ */
+static __always_inline struct cgfence_event *start_report(struct container *c,
+                                                          struct cgfence_counters *n, __u8 wanted,
+                                                          __u8 granted, __u8 hook, __u8 verdict)
 {
-    if (!take_event_token(c)) {
-        if (n)
-            n->events_dropped++;
-        return;
-    }
-    struct cgfence_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+    struct cgfence_event *e = NULL;
 
+    if (take_event_token(c))
+        e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
     if (!e) {
         if (n)
             n->events_dropped++;
-        return;
+        return NULL;
     }
     __u64 pid_tgid = bpf_get_current_pid_tgid();
 
     e->time_ns = bpf_ktime_get_ns();
     e->container = c->cgroup_id;
     e->cgroup = bpf_get_current_cgroup_id();
-    e->ino = BPF_CORE_READ(dentry, d_inode, i_ino);
-    e->dev = BPF_CORE_READ(dentry, d_sb, s_dev);
     e->pid = pid_tgid >> 32;
     e->tid = (__u32)pid_tgid;
     e->wanted = wanted;
@@ -335,13 +336,26 @@ static __always_inline void report(struct container *c, struct cgfence_counters 
     e->mode = c->settings->mode;
     __builtin_memset(e->reserved, 0, sizeof(e->reserved));
     bpf_get_current_comm(e->comm, sizeof(e->comm));
+    if (n)
+        n->events_sent++;
+    return e;
+}
+
+static __always_inline void report(struct container *c, struct cgfence_counters *n,
+                                   struct dentry *dentry, __u8 wanted, __u8 granted, __u8 hook,
+                                   __u8 verdict)
+{
+    struct cgfence_event *e = start_report(c, n, wanted, granted, hook, verdict);
+
+    if (!e)
+        return;
+    e->ino = BPF_CORE_READ(dentry, d_inode, i_ino);
+    e->dev = BPF_CORE_READ(dentry, d_sb, s_dev);
     const unsigned char *name = BPF_CORE_READ(dentry, d_name.name);
 
     if (bpf_probe_read_kernel_str(e->name, sizeof(e->name), name) < 0)
         e->name[0] = 0;
     bpf_ringbuf_submit(e, 0);
-    if (n)
-        n->events_sent++;
 }
 
 /*
@@ -464,6 +478,145 @@ int BPF_PROG(cgfence_file_mprotect, struct vm_area_struct *vma, unsigned long re
     return judge_file(&c, file, CGFENCE_ACCESS_EXEC, CGFENCE_HOOK_FILE_MPROTECT);
 }
 
+/*
+ * Self-protection. A confined task, in every mode and whatever its
+ * capabilities, gets no fd to cgfence's maps or programs (by id, by pin, or any
+ * other way the kernel hands one out), cannot open a BPF link by id, detach or
+ * replace one (links cannot be told apart at lsm/bpf, so this holds for every
+ * link), and cannot unpin, rename or change what cgfence pinned. Refused with
+ * EPERM, counted and reported as a denial: tampering is never audit-only.
+ */
+static __always_inline int refuse_tampering(struct container *c, __u8 wanted, __u8 hook,
+                                            const void *name, __u32 dev, __u64 ino)
+{
+    struct cgfence_counters *n = bpf_map_lookup_elem(&counters, &c->cgroup_id);
+
+    if (n) {
+        n->decisions++;
+        n->denied++;
+    }
+    struct cgfence_event *e = start_report(c, n, wanted, 0, hook, CGFENCE_VERDICT_DENIED);
+
+    if (!e)
+        return -EPERM;
+    e->dev = dev;
+    e->ino = ino;
+    if (bpf_probe_read_kernel_str(e->name, sizeof(e->name), name) < 0)
+        e->name[0] = 0;
+    bpf_ringbuf_submit(e, 0);
+    return -EPERM;
+}
+
+static __always_inline bool has_prefix(const char name[16], const char *prefix, int length)
+{
+    for (int i = 0; i < length && i < 16; i++)
+        if (name[i] != prefix[i])
+            return false;
+    return true;
+}
+
+/* The per-container policy maps are named so by their writer (bpf/policy.cpp). */
+#define POLICY_MAP_NAME "cgfence_policy"
+#define PROGRAM_PREFIX "cgfence_"
+
+static __always_inline bool cgfence_map(struct bpf_map *map)
+{
+    void *m = map;
+    char name[16] = {};
+
+    if (m == (void *)&policies || m == (void *)&counters || m == (void *)&ratelimits ||
+        m == (void *)&events || m == (void *)&records || m == (void *)&meta)
+        return true;
+    bpf_core_read(name, sizeof(name), &map->name);
+    return has_prefix(name, POLICY_MAP_NAME, sizeof(POLICY_MAP_NAME));
+}
+
+SEC("lsm/bpf_map")
+int BPF_PROG(cgfence_bpf_map, struct bpf_map *map, unsigned int fmode, int ret)
+{
+    struct container c;
+
+    if (ret || !confined(&c) || !cgfence_map(map))
+        return ret;
+    __u8 wanted = (fmode & FMODE_READ ? CGFENCE_ACCESS_READ : 0) |
+                  (fmode & FMODE_WRITE ? CGFENCE_ACCESS_WRITE : 0);
+
+    return refuse_tampering(&c, wanted, CGFENCE_HOOK_BPF_MAP, map->name, 0, 0);
+}
+
+SEC("lsm/bpf_prog")
+int BPF_PROG(cgfence_bpf_prog, struct bpf_prog *prog, int ret)
+{
+    struct container c;
+    char name[16] = {};
+
+    if (ret || !confined(&c))
+        return ret;
+    struct bpf_prog_aux *aux = BPF_CORE_READ(prog, aux);
+
+    bpf_core_read(name, sizeof(name), &aux->name);
+    if (!has_prefix(name, PROGRAM_PREFIX, sizeof(PROGRAM_PREFIX) - 1))
+        return ret;
+    return refuse_tampering(&c, CGFENCE_ACCESS_READ, CGFENCE_HOOK_BPF_PROG, aux->name, 0, 0);
+}
+
+/*
+ * lsm/bpf sees every bpf() command before the kernel looks up its object.
+ * Opening a link by id, detaching and replacing a link are refused for every
+ * link: only the command is known here, and a confined container with the
+ * host's bpffs mounted could otherwise open cgfence's pinned links and detach
+ * them. Creating and using its own maps and programs stays possible.
+ */
+static __always_inline int judge_bpf_command(int cmd, int ret)
+{
+    struct container c;
+
+    if (ret || !confined(&c))
+        return ret;
+    if (cmd != BPF_LINK_GET_FD_BY_ID && cmd != BPF_LINK_DETACH && cmd != BPF_LINK_UPDATE)
+        return ret;
+    return refuse_tampering(&c, CGFENCE_ACCESS_WRITE, CGFENCE_HOOK_BPF, "bpf", 0, (__u64)cmd);
+}
+
+/* (cmd, attr, size) before 6.14; (cmd, attr, size, kernel) after. */
+SEC("lsm/bpf")
+int BPF_PROG(cgfence_bpf_d0, int cmd, union bpf_attr *attr, unsigned int size, int ret)
+{
+    return judge_bpf_command(cmd, ret);
+}
+
+SEC("lsm/bpf")
+int BPF_PROG(cgfence_bpf_d1, int cmd, union bpf_attr *attr, unsigned int size, bool kernel, int ret)
+{
+    return judge_bpf_command(cmd, ret);
+}
+
+/*
+ * `dentry` is cgfence's pin directory, a directory in it (maps/, progs/,
+ * links/ and an upgrade's links-new/ and links-old/), or an entry of one of
+ * them. `dentry` may be negative: a rename's target.
+ */
+static __always_inline bool pinned_by_cgfence(struct dentry *dentry)
+{
+    __u32 zero = 0;
+    struct cgfence_meta *m = bpf_map_lookup_elem(&meta, &zero);
+
+    if (!m || !m->pin_root || BPF_CORE_READ(dentry, d_sb, s_dev) != m->pin_dev)
+        return false;
+    struct dentry *parent = BPF_CORE_READ(dentry, d_parent);
+
+    return BPF_CORE_READ(dentry, d_inode, i_ino) == m->pin_root ||
+           BPF_CORE_READ(parent, d_inode, i_ino) == m->pin_root ||
+           BPF_CORE_READ(parent, d_parent, d_inode, i_ino) == m->pin_root;
+}
+
+static __always_inline int refuse_unpinning(struct container *c, struct dentry *dentry, __u8 hook)
+{
+    return refuse_tampering(c, CGFENCE_ACCESS_WRITE, hook, BPF_CORE_READ(dentry, d_name.name),
+                            BPF_CORE_READ(dentry, d_sb, s_dev),
+                            BPF_CORE_READ(dentry, d_inode, i_ino));
+}
+
 /* Creating `dentry` (negative) in its parent directory needs w there. */
 static __always_inline int judge_new_child(struct dentry *dentry, int ret, __u8 hook)
 {
@@ -522,6 +675,8 @@ int BPF_PROG(cgfence_inode_unlink, struct inode *dir, struct dentry *dentry, int
 
     if (ret || !confined(&c))
         return ret;
+    if (pinned_by_cgfence(dentry))
+        return refuse_unpinning(&c, dentry, CGFENCE_HOOK_INODE_UNLINK);
     return judge_removal(&c, dentry, CGFENCE_HOOK_INODE_UNLINK);
 }
 
@@ -532,6 +687,8 @@ int BPF_PROG(cgfence_inode_rmdir, struct inode *dir, struct dentry *dentry, int 
 
     if (ret || !confined(&c))
         return ret;
+    if (pinned_by_cgfence(dentry))
+        return refuse_unpinning(&c, dentry, CGFENCE_HOOK_INODE_RMDIR);
     return judge_removal(&c, dentry, CGFENCE_HOOK_INODE_RMDIR);
 }
 
@@ -578,6 +735,10 @@ int BPF_PROG(cgfence_inode_rename, struct inode *old_dir, struct dentry *old_den
 
     if (ret || !confined(&c))
         return ret;
+    if (pinned_by_cgfence(old_dentry))
+        return refuse_unpinning(&c, old_dentry, CGFENCE_HOOK_INODE_RENAME);
+    if (pinned_by_cgfence(new_dentry))
+        return refuse_unpinning(&c, new_dentry, CGFENCE_HOOK_INODE_RENAME);
     int err = judge_dentry(&c, BPF_CORE_READ(old_dentry, d_parent), CGFENCE_ACCESS_WRITE,
                            CGFENCE_HOOK_INODE_RENAME);
 
@@ -600,6 +761,8 @@ static __always_inline int judge_change(struct dentry *dentry, int ret, __u8 hoo
 
     if (ret || !confined(&c))
         return ret;
+    if (pinned_by_cgfence(dentry))
+        return refuse_unpinning(&c, dentry, hook);
     return judge_dentry(&c, dentry, CGFENCE_ACCESS_WRITE, hook);
 }
 

@@ -2,7 +2,7 @@
 /*
  * The ABI shared by the BPF program and userspace: map keys and values, access
  * bits, the event record. Fixed-width fields only; userspace static_asserts the
- * layout (bpf/abi_layout.hpp). Bump CGFENCE_ABI_VERSION whenever a struct or a
+ * layout (bpf/abi.hpp). Bump CGFENCE_ABI_VERSION whenever a struct or a
  * map definition changes: `cgfencectl load` refuses to reuse pinned maps of
  * another ABI version.
  */
@@ -22,7 +22,7 @@ typedef uint32_t cgf_u32;
 typedef uint64_t cgf_u64;
 #endif
 
-#define CGFENCE_ABI_VERSION 1
+#define CGFENCE_ABI_VERSION 2
 
 /* Capacities. The policies outer map holds one inner map per container. */
 #define CGFENCE_MAX_CONTAINERS 4096
@@ -157,6 +157,9 @@ enum cgfence_hook_id {
     CGFENCE_HOOK_INODE_REMOVEXATTR = 15,
     CGFENCE_HOOK_INODE_SET_ACL = 16,
     CGFENCE_HOOK_INODE_REMOVE_ACL = 17,
+    CGFENCE_HOOK_BPF = 18,      /* a bpf() command that reaches others' objects */
+    CGFENCE_HOOK_BPF_MAP = 19,  /* an fd to one of cgfence's maps */
+    CGFENCE_HOOK_BPF_PROG = 20, /* an fd to one of cgfence's programs */
 };
 
 enum cgfence_verdict {
@@ -215,6 +218,13 @@ struct cgfence_meta {
     cgf_u64 build_id;     /* hash of the BPF object that was loaded */
     cgf_u64 loaded_at_ns; /* CLOCK_REALTIME */
     cgf_u64 flags;        /* CGFENCE_META_* */
+    /*
+     * The pin directory (kernel dev of its bpffs, inode number), so that the
+     * program keeps confined tasks from unpinning cgfence: an unpinned link is
+     * a detached program.
+     */
+    cgf_u64 pin_dev;
+    cgf_u64 pin_root;
 };
 
 enum cgfence_meta_flags {

@@ -39,6 +39,11 @@ constexpr Variant kVariants[] = {
     // 6.2 and later: POSIX ACLs have hooks of their own.
     {"cgfence_inode_set_acl_d1", "inode_set_acl", 4, true},
     {"cgfence_inode_remove_acl_d1", "inode_remove_acl", 3, true},
+    // Self-protection. (cmd, attr, size) before 6.14; (..., kernel) after.
+    {"cgfence_bpf_map", "bpf_map", 2, false},
+    {"cgfence_bpf_prog", "bpf_prog", 1, false},
+    {"cgfence_bpf_d0", "bpf", 3, false},
+    {"cgfence_bpf_d1", "bpf", 4, false},
 };
 
 // The parameter count of bpf_lsm_<hook> in the kernel's BTF, or -1.

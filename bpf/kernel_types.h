@@ -91,6 +91,18 @@ struct vm_area_struct {
     struct file *vm_file;
 };
 
+struct bpf_map {
+    char name[16]; /* BPF_OBJ_NAME_LEN */
+};
+
+struct bpf_prog_aux {
+    char name[16];
+};
+
+struct bpf_prog {
+    struct bpf_prog_aux *aux;
+};
+
 #pragma clang attribute pop
 
 #endif /* CGFENCE_KERNEL_TYPES_H */

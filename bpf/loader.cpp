@@ -17,6 +17,7 @@
 #include "cgfence_bpf.skel.h"
 #include "cgfence_probe.skel.h"
 #include "hook_prototypes.hpp"
+#include "kernel_dev.hpp"
 #include "libbpf_log.hpp"
 #include "log.hpp"
 #include "maps.hpp"
@@ -326,6 +327,11 @@ Result<LoadReport> load(const LoadOptions &options)
     meta.build_id = report.build_id;
     meta.loaded_at_ns = realtime_ns();
     meta.flags = options.maps_only ? CGFENCE_META_MAPS_ONLY : 0;
+    struct stat root {};
+    if (::stat(pins.root.c_str(), &root) != 0)
+        return system_error("stat", pins.root);
+    meta.pin_dev = kernel_dev(root.st_dev);
+    meta.pin_root = root.st_ino;
     if (auto status = write_meta(meta_fd.get(), meta); !status)
         return status.error();
     report.outcome = before ? LoadOutcome::upgraded : LoadOutcome::loaded;

@@ -45,7 +45,10 @@ const char *hook_name(uint8_t hook)
                                         "inode_setxattr",
                                         "inode_removexattr",
                                         "inode_set_acl",
-                                        "inode_remove_acl"};
+                                        "inode_remove_acl",
+                                        "bpf",
+                                        "bpf_map",
+                                        "bpf_prog"};
     return hook < std::size(names) ? names[hook] : "?";
 }
 

@@ -28,48 +28,61 @@ BtfPtr kernel_btf(const std::vector<std::pair<std::string, int>> &hooks)
 }
 
 const std::vector<std::pair<std::string, int>> common_hooks = {
-    {"file_open", 1},    {"bprm_check_security", 1}, {"mmap_file", 4},   {"file_mprotect", 3},
-    {"inode_create", 3}, {"inode_mknod", 4},         {"inode_mkdir", 3}, {"inode_symlink", 3},
-    {"inode_unlink", 2}, {"inode_rmdir", 2},         {"inode_link", 3},  {"inode_rename", 4}};
+    {"file_open", 1},    {"bprm_check_security", 1},
+    {"mmap_file", 4},    {"file_mprotect", 3},
+    {"inode_create", 3}, {"inode_mknod", 4},
+    {"inode_mkdir", 3},  {"inode_symlink", 3},
+    {"inode_unlink", 2}, {"inode_rmdir", 2},
+    {"inode_link", 3},   {"inode_rename", 4},
+    {"bpf_map", 2},      {"bpf_prog", 1}};
 
 } // namespace
 
 TEST_CASE("5.10 prototypes pick the dentry-first variants and no ACL hooks")
 {
     auto hooks = common_hooks;
-    hooks.insert(hooks.end(),
-                 {{"inode_setattr", 2}, {"inode_setxattr", 5}, {"inode_removexattr", 2}});
+    hooks.insert(
+        hooks.end(),
+        {{"inode_setattr", 2}, {"inode_setxattr", 5}, {"inode_removexattr", 2}, {"bpf", 3}});
     auto chosen = programs_for_kernel(kernel_btf(hooks).get());
     REQUIRE(chosen.ok());
     CHECK(chosen->contains("cgfence_inode_setattr_d0"));
+    CHECK(chosen->contains("cgfence_bpf_d0"));
+    CHECK(chosen->contains("cgfence_bpf_map"));
+    CHECK(chosen->contains("cgfence_bpf_prog"));
     CHECK(chosen->contains("cgfence_inode_setxattr_d0"));
     CHECK(chosen->contains("cgfence_inode_removexattr_d0"));
     CHECK_FALSE(chosen->contains("cgfence_inode_setattr_d1"));
     CHECK_FALSE(chosen->contains("cgfence_inode_set_acl_d1"));
-    CHECK(chosen->size() == 15);
+    CHECK(chosen->size() == 18);
 }
 
-TEST_CASE("6.3 and later prototypes pick the idmap-first variants and the ACL hooks")
+TEST_CASE("6.14 and later prototypes pick the idmap-first variants, the ACL hooks and bpf with "
+          "four parameters")
 {
     auto hooks = common_hooks;
     hooks.insert(hooks.end(), {{"inode_setattr", 3},
                                {"inode_setxattr", 6},
                                {"inode_removexattr", 3},
                                {"inode_set_acl", 4},
-                               {"inode_remove_acl", 3}});
+                               {"inode_remove_acl", 3},
+                               {"bpf", 4}});
     auto chosen = programs_for_kernel(kernel_btf(hooks).get());
     REQUIRE(chosen.ok());
+    CHECK(chosen->contains("cgfence_bpf_d1"));
+    CHECK_FALSE(chosen->contains("cgfence_bpf_d0"));
     CHECK(chosen->contains("cgfence_inode_setattr_d1"));
     CHECK(chosen->contains("cgfence_inode_set_acl_d1"));
     CHECK(chosen->contains("cgfence_inode_remove_acl_d1"));
-    CHECK(chosen->size() == 17);
+    CHECK(chosen->size() == 20);
 }
 
 TEST_CASE("an unknown prototype is refused, naming the hook")
 {
     auto hooks = common_hooks;
-    hooks.insert(hooks.end(),
-                 {{"inode_setattr", 4}, {"inode_setxattr", 6}, {"inode_removexattr", 3}});
+    hooks.insert(
+        hooks.end(),
+        {{"inode_setattr", 4}, {"inode_setxattr", 6}, {"inode_removexattr", 3}, {"bpf", 3}});
     auto chosen = programs_for_kernel(kernel_btf(hooks).get());
     REQUIRE_FALSE(chosen.ok());
     CHECK(chosen.error().object == "inode_setattr");

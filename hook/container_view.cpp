@@ -10,12 +10,24 @@
 namespace cgfence {
 namespace {
 
+// openat2 fails a RESOLVE_IN_ROOT lookup with EAGAIN when any rename or mount
+// on the system races a ".." step of it (the kernel asks callers to retry).
+// Container engines rename state files while others start: retry, bounded,
+// so a busy host does not fail a container's start. Found by fuzzing.
+constexpr int kOpenat2Attempts = 64;
+
 int openat2_fd(int dir, const std::string &path, uint64_t flags, uint64_t resolve)
 {
     open_how how{};
     how.flags = flags;
     how.resolve = resolve;
-    return static_cast<int>(::syscall(SYS_openat2, dir, path.c_str(), &how, sizeof(how)));
+    int fd = -1;
+    for (int attempt = 0; attempt < kOpenat2Attempts; attempt++) {
+        fd = static_cast<int>(::syscall(SYS_openat2, dir, path.c_str(), &how, sizeof(how)));
+        if (fd >= 0 || errno != EAGAIN)
+            break;
+    }
+    return fd;
 }
 
 // "/a/b/" -> "a/b"; "/" -> "." (openat2 wants a relative path below a dirfd)

@@ -26,7 +26,9 @@ uint8_t kernel_mode(ProfileMode mode)
 // file where a directory is needed) is skipped; anything else is an error.
 bool missing(int errnum)
 {
-    return errnum == ENOENT || errnum == ENOTDIR || errnum == ELOOP;
+    // ENAMETOOLONG: an image's symlink whose target has a component longer
+    // than NAME_MAX leads nowhere, as a dangling one does (found by fuzzing).
+    return errnum == ENOENT || errnum == ENOTDIR || errnum == ELOOP || errnum == ENAMETOOLONG;
 }
 
 // Splits at `separator`; a backslash escapes the next character (overlayfs

@@ -1,5 +1,7 @@
 #include "profile.hpp"
 
+#include <climits>
+
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <sys/stat.h>
@@ -178,6 +180,10 @@ Checked<std::string> parse_path(const std::string &path)
                     "path " + json_quoted(path) + " has a " + json_quoted(part) +
                         " component (a rule path is what the container sees: write it "
                         "without \".\" or \"..\")"};
+        if (part.size() > NAME_MAX)
+            return {{},
+                    "path " + json_quoted(path) + " has a component longer than " +
+                        std::to_string(NAME_MAX) + " bytes (no file can have that name)"};
     }
     if (std::string problem = proc_problem(path, parts); !problem.empty())
         return {{}, problem};

@@ -38,6 +38,7 @@ run_suite() {
 
 finish() {
   [[ -n ${asan_build_pid:-} ]] && kill "$asan_build_pid" 2>/dev/null
+  [[ -n ${fuzz_build_pid:-} ]] && kill "$fuzz_build_pid" 2>/dev/null
   echo "logs: $logs"
   echo "$passed passed, $failed failed, $skipped skipped"
   ((failed == 0))
@@ -79,6 +80,29 @@ run_asan_suites() {
   run_suite asan-host "$asan_build/bin/cgfence-host-tests"
 }
 
+# The libFuzzer targets (tests/fuzz), built with clang in the background
+# too, after the ASan build (one core for both), and run at the very end for
+# CGFENCE_FUZZ_SECONDS (10) each.
+fuzz_build=${CGFENCE_FUZZ_BUILD_DIR:-$root/build-fuzz}
+# (The ASan build's process stays a zombie until it is waited for: its state
+# tells when it is done.)
+(while ps -o stat= -p "$asan_build_pid" | grep -qv Z; do sleep 5; done
+  cmake -S "$root" -B "$fuzz_build" -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
+    -DCGFENCE_FUZZ=ON -DCGFENCE_BUILD_TESTS=OFF -DCGFENCE_WERROR=ON &&
+  cmake --build "$fuzz_build" -j1 --target cgfence-fuzzers) >"$logs/fuzz-build.log" 2>&1 &
+fuzz_build_pid=$!
+run_fuzz_suite() {
+  echo "== fuzz build ($fuzz_build)"
+  if ! wait "$fuzz_build_pid"; then
+    tail -n 40 "$logs/fuzz-build.log"
+    echo "FAIL fuzz build"
+    failed=$((failed + 1))
+    return
+  fi
+  CGFENCE_FUZZ_BUILD_DIR=$fuzz_build CGFENCE_FUZZ_WORK=$logs/fuzz \
+    run_suite fuzz "$root/tests/fuzz/run-fuzz.sh" --seconds "${CGFENCE_FUZZ_SECONDS:-10}"
+}
+
 run_suite lint "$root/tests/lint.sh" "$build"
 run_suite unit "$build/bin/cgfence-unit-tests"
 run_suite oci "$build/bin/cgfence-oci-tests"
@@ -95,6 +119,7 @@ if [[ ${CGFENCE_VM:-1} == 0 ]]; then
     skipped=$((skipped + 1))
   done
   run_asan_suites
+  run_fuzz_suite
   finish
 fi
 if ! "$root/tests/vm/fetch-kernels.sh" $kernels >"$logs/fetch-kernels.log" 2>&1; then
@@ -109,4 +134,5 @@ for kernel in $kernels; do
     "$root/tests/vm/guest-suites.sh"
 done
 run_asan_suites
+run_fuzz_suite
 finish

@@ -168,6 +168,17 @@ TEST_CASE("profile: \".\" and \"..\" components are refused, not resolved")
           "container sees: write it without \".\" or \"..\")");
 }
 
+TEST_CASE("profile: a path component longer than NAME_MAX is refused (found by fuzzing)")
+{
+    const std::string name(256, 'a');
+    CHECK(error_of(with_rule(R"({"path": "/etc/)" + name + R"(", "access": "r"})")) ==
+          "t.json:3: path \"/etc/" + name +
+              "\" has a component longer than 255 bytes (no file can have that name)");
+    CHECK(
+        errors_of(with_rule(R"({"path": "/etc/)" + std::string(255, 'a') + R"(", "access": "r"})"))
+            .empty());
+}
+
 TEST_CASE("profile: a rule names a path or a filesystem, exactly one")
 {
     CHECK(error_of(

@@ -1,5 +1,6 @@
 #include "registration.hpp"
 
+#include <cerrno>
 #include <filesystem>
 #include <sys/stat.h>
 
@@ -19,6 +20,41 @@ std::string holder_of(const PinnedMaps &maps, uint64_t cgroup_id)
                 return std::string("container ") + r.value.id;
     }
     return "a container without a record";
+}
+
+// The cgroups below `cgroup` (the container's own, at prestart usually
+// none) must hold no policy: the outermost registered cgroup decides for
+// everything below it, so registering this one would take another container's
+// confinement over. A child that vanishes while we look holds nothing.
+Status check_descendants(const PinnedMaps &maps, const std::string &id,
+                         const ContainerCgroup &cgroup)
+{
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    fs::recursive_directory_iterator it(cgroup.path, ec), end;
+    for (; !ec && it != end; it.increment(ec)) {
+        if (!it->is_directory(ec)) {
+            ec.clear();
+            continue;
+        }
+        struct stat info {};
+        if (::stat(it->path().c_str(), &info) != 0) {
+            if (errno == ENOENT)
+                continue;
+            return system_error("stat cgroup", it->path().string());
+        }
+        auto taken = has_policy(maps, info.st_ino);
+        if (!taken)
+            return taken.error();
+        if (*taken)
+            return logic_error("register container", id,
+                               "its cgroup " + cgroup.path + " contains " + it->path().string() +
+                                   ", registered for " + holder_of(maps, info.st_ino) +
+                                   ", whose confinement this policy would take over");
+    }
+    if (ec && ec.value() != ENOENT)
+        return system_error("list cgroups below", cgroup.path, ec.value());
+    return {};
 }
 
 } // namespace
@@ -76,7 +112,7 @@ Status check_registration(const PinnedMaps &maps, const std::string &id, const s
                                    ", registered for " + holder_of(maps, info.st_ino) +
                                    ", whose policy would decide for it");
     }
-    return {};
+    return check_descendants(maps, id, cgroup);
 }
 
 } // namespace cgfence

@@ -17,8 +17,9 @@ namespace cgfence {
 //   container killed without poststop) is removed first, as gc would;
 // - refused when the id and bundle are registered with another live cgroup,
 //   when the cgroup holds another container's policy (tearing either down
-//   would end the other's enforcement), or when an ancestor cgroup is
-//   registered (its policy would decide for this container instead).
+//   would end the other's enforcement), when an ancestor cgroup is
+//   registered (its policy would decide for this container instead), or when
+//   a cgroup below this one is (this policy would decide for that one).
 Status check_registration(const PinnedMaps &maps, const std::string &id, const std::string &bundle,
                           const ContainerCgroup &cgroup);
 

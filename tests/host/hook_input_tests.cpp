@@ -358,6 +358,20 @@ TEST_CASE("bad input: a cgroup inside a registered container's cgroup")
     s.expect(state, kFailed, "inside");
 }
 
+TEST_CASE("bad input: a cgroup that contains a registered container's cgroup")
+{
+    Scene s;
+    TestCgroup inner(*s.target.cgroup, "inner");
+    // A container registered below the target's cgroup...
+    write_file(inner.path() + "/cgroup.procs", std::to_string(s.target.pid));
+    REQUIRE(s.bed.hook(s.bed.state("inner", "creating", s.target.pid)) == 0);
+    write_file(s.target.cgroup->path() + "/cgroup.procs", std::to_string(s.target.pid));
+    s.before = s.bed.snapshot();
+    // ...and then the target itself, whose policy would decide for it.
+    s.expect(s.valid(), kFailed, "contains");
+    CHECK(s.bed.hook(s.bed.state("inner", "stopped", 0)) == 0);
+}
+
 TEST_CASE("bad input: policies map full")
 {
     Scene s;

@@ -34,6 +34,8 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
+
 #ifndef CGFENCE_BUILD_STAMP
 #define CGFENCE_BUILD_STAMP 1
 #endif
@@ -129,7 +131,9 @@ static __always_inline __u64 ancestor_cgroup_id(struct cgroup *cgrp, int level)
  * most CGFENCE_MAX_CGROUP_LEVEL, the deepest level the hook registers), so a
  * process in any descendant cgroup of a container is found however deep it
  * went. The outermost registered ancestor wins: a nested registration cannot
- * loosen the policy of the container it sits in.
+ * loosen the policy of the container it sits in. A task outside containers at
+ * level L costs L lookups. (bpf_get_current_ancestor_cgroup_id would do the
+ * reads in one call, but 5.10 does not give it to LSM programs.)
  */
 static __always_inline bool find_container(struct container *c)
 {
@@ -200,21 +204,28 @@ struct walk_result {
  * does not exist yet below `dentry` (where something would be moved or linked
  * to), so non-recursive rules on `dentry` itself do not apply. Every way out of
  * the loop is a `break` so the verifier sees few distinct states after it.
+ *
+ * This loop is every decision's cost, so it reads through the kernel's
+ * pointers directly (BTF-typed: the verifier turns each read into a load that
+ * reads 0 on a fault) instead of a bpf_probe_read call per field. Every
+ * caller passes a pointer the verifier knows the type of.
  */
 static __always_inline struct walk_result walk(struct container *c, struct dentry *dentry,
                                                int first_depth)
 {
     struct walk_result w = {.end = WALK_UNFINISHED};
-    struct super_block *sb = BPF_CORE_READ(dentry, d_sb);
+    struct super_block *sb = dentry->d_sb;
     struct cgfence_policy_key key = {
         .kind = CGFENCE_KEY_INODE,
-        .dev = BPF_CORE_READ(sb, s_dev),
+        .dev = sb->s_dev,
     };
     struct dentry *object = dentry;
     __u8 flags = 0;
 
     for (int depth = 0; depth < CGFENCE_MAX_WALK_DEPTH; depth++) {
-        key.ino = BPF_CORE_READ(dentry, d_inode, i_ino);
+        struct inode *inode = dentry->d_inode; /* NULL: a negative dentry */
+
+        key.ino = inode ? inode->i_ino : 0;
         struct cgfence_rule *rule = key.ino ? bpf_map_lookup_elem(c->rules, &key) : NULL;
 
         if (rule) {
@@ -228,7 +239,7 @@ static __always_inline struct walk_result walk(struct container *c, struct dentr
                 break;
             }
         }
-        struct dentry *parent = BPF_CORE_READ(dentry, d_parent);
+        struct dentry *parent = dentry->d_parent;
 
         if (parent == dentry) {
             /*
@@ -237,8 +248,7 @@ static __always_inline struct walk_result walk(struct container *c, struct dentr
              * dentry marked disconnected (open_by_handle_at) has unknown rules
              * above it.
              */
-            if (dentry == BPF_CORE_READ(sb, s_root) ||
-                !(BPF_CORE_READ(dentry, d_flags) & DCACHE_DISCONNECTED))
+            if (dentry == sb->s_root || !(dentry->d_flags & DCACHE_DISCONNECTED))
                 w.end = WALK_FS_ROOT;
             break;
         }
@@ -261,7 +271,7 @@ static __always_inline struct walk_result walk(struct container *c, struct dentr
         if (s->flags & CGFENCE_SETTINGS_HAS_FSTYPE_RULES) {
             struct cgfence_policy_key fs = {
                 .kind = CGFENCE_KEY_FSTYPE,
-                .ino = BPF_CORE_READ(sb, s_magic),
+                .ino = sb->s_magic,
             };
             struct cgfence_rule *rule = bpf_map_lookup_elem(c->rules, &fs);
 
@@ -396,19 +406,24 @@ static __always_inline int judge_dentry(struct container *c, struct dentry *dent
  * layer's; a walk that ends on a layer root then judges the overlay path the
  * user opened (backing_file->user_path), checked to be an overlay's. Before
  * 6.6 overlayfs gave backing files the overlay path itself.
+ *
+ * bpf_rdonly_cast (6.2 and later) gives the walk a typed pointer past the
+ * struct file; where backing_file does not exist the branch is dead and the
+ * weak kfunc unresolved.
  */
 static __always_inline int judge_file(struct container *c, struct file *file, __u8 wanted,
                                       __u8 hook)
 {
-    struct dentry *dentry = BPF_CORE_READ(file, f_path.dentry);
+    struct dentry *dentry = file->f_path.dentry;
     struct walk_result w = walk(c, dentry, 0);
 
     if (w.end == WALK_OVERLAY_LAYER && !credentials_overridden() &&
         bpf_core_type_exists(struct backing_file)) {
-        struct backing_file *bf = (void *)file;
-        struct dentry *user = BPF_CORE_READ(bf, user_path.dentry);
+        struct backing_file *bf =
+            bpf_rdonly_cast(file, bpf_core_type_id_kernel(struct backing_file));
+        struct dentry *user = bf->user_path.dentry;
 
-        if (user && BPF_CORE_READ(user, d_sb, s_magic) == OVERLAYFS_SUPER_MAGIC) {
+        if (user && user->d_sb->s_magic == OVERLAYFS_SUPER_MAGIC) {
             dentry = user;
             w = walk(c, dentry, 0);
         }
@@ -449,7 +464,7 @@ int BPF_PROG(cgfence_bprm_check, struct linux_binprm *bprm, int ret)
         return ret;
     if ((c.settings->flags & CGFENCE_SETTINGS_ARM_ON_EXEC) && !c.settings->armed)
         c.settings->armed = 1; /* the container's first exec: its policy holds from here */
-    return judge_file(&c, BPF_CORE_READ(bprm, file), CGFENCE_ACCESS_EXEC, CGFENCE_HOOK_BPRM_CHECK);
+    return judge_file(&c, bprm->file, CGFENCE_ACCESS_EXEC, CGFENCE_HOOK_BPRM_CHECK);
 }
 
 SEC("lsm/mmap_file")
@@ -471,7 +486,7 @@ int BPF_PROG(cgfence_file_mprotect, struct vm_area_struct *vma, unsigned long re
 
     if (ret || !(prot & PROT_EXEC))
         return ret;
-    struct file *file = BPF_CORE_READ(vma, vm_file);
+    struct file *file = vma->vm_file;
 
     if (!file || !confined(&c))
         return ret; /* anonymous memory is not a file */
@@ -536,7 +551,8 @@ int BPF_PROG(cgfence_bpf_map, struct bpf_map *map, unsigned int fmode, int ret)
 {
     struct container c;
 
-    if (ret || !confined(&c) || !cgfence_map(map))
+    /* The identity first: the host opens maps all the time, containers rarely. */
+    if (ret || !cgfence_map(map) || !confined(&c))
         return ret;
     __u8 wanted = (fmode & FMODE_READ ? CGFENCE_ACCESS_READ : 0) |
                   (fmode & FMODE_WRITE ? CGFENCE_ACCESS_WRITE : 0);
@@ -550,12 +566,12 @@ int BPF_PROG(cgfence_bpf_prog, struct bpf_prog *prog, int ret)
     struct container c;
     char name[16] = {};
 
-    if (ret || !confined(&c))
+    if (ret)
         return ret;
     struct bpf_prog_aux *aux = BPF_CORE_READ(prog, aux);
 
     bpf_core_read(name, sizeof(name), &aux->name);
-    if (!has_prefix(name, PROGRAM_PREFIX, sizeof(PROGRAM_PREFIX) - 1))
+    if (!has_prefix(name, PROGRAM_PREFIX, sizeof(PROGRAM_PREFIX) - 1) || !confined(&c))
         return ret;
     return refuse_tampering(&c, CGFENCE_ACCESS_READ, CGFENCE_HOOK_BPF_PROG, aux->name, 0, 0);
 }
@@ -624,7 +640,7 @@ static __always_inline int judge_new_child(struct dentry *dentry, int ret, __u8 
 
     if (ret || !confined(&c))
         return ret;
-    return judge_dentry(&c, BPF_CORE_READ(dentry, d_parent), CGFENCE_ACCESS_WRITE, hook);
+    return judge_dentry(&c, dentry->d_parent, CGFENCE_ACCESS_WRITE, hook);
 }
 
 SEC("lsm/inode_create")
@@ -661,7 +677,7 @@ int BPF_PROG(cgfence_inode_symlink, struct inode *dir, struct dentry *dentry, co
  */
 static __always_inline int judge_removal(struct container *c, struct dentry *dentry, __u8 hook)
 {
-    int err = judge_dentry(c, BPF_CORE_READ(dentry, d_parent), CGFENCE_ACCESS_WRITE, hook);
+    int err = judge_dentry(c, dentry->d_parent, CGFENCE_ACCESS_WRITE, hook);
 
     if (err)
         return err;
@@ -723,8 +739,7 @@ int BPF_PROG(cgfence_inode_link, struct dentry *old_dentry, struct inode *dir,
 
     if (ret || !confined(&c))
         return ret;
-    return judge_new_name(&c, old_dentry, BPF_CORE_READ(new_dentry, d_parent),
-                          CGFENCE_HOOK_INODE_LINK);
+    return judge_new_name(&c, old_dentry, new_dentry->d_parent, CGFENCE_HOOK_INODE_LINK);
 }
 
 SEC("lsm/inode_rename")
@@ -739,8 +754,8 @@ int BPF_PROG(cgfence_inode_rename, struct inode *old_dir, struct dentry *old_den
         return refuse_unpinning(&c, old_dentry, CGFENCE_HOOK_INODE_RENAME);
     if (pinned_by_cgfence(new_dentry))
         return refuse_unpinning(&c, new_dentry, CGFENCE_HOOK_INODE_RENAME);
-    int err = judge_dentry(&c, BPF_CORE_READ(old_dentry, d_parent), CGFENCE_ACCESS_WRITE,
-                           CGFENCE_HOOK_INODE_RENAME);
+    int err =
+        judge_dentry(&c, old_dentry->d_parent, CGFENCE_ACCESS_WRITE, CGFENCE_HOOK_INODE_RENAME);
 
     if (err)
         return err;
@@ -750,8 +765,7 @@ int BPF_PROG(cgfence_inode_rename, struct inode *old_dir, struct dentry *old_den
         if (err)
             return err;
     }
-    return judge_new_name(&c, old_dentry, BPF_CORE_READ(new_dentry, d_parent),
-                          CGFENCE_HOOK_INODE_RENAME);
+    return judge_new_name(&c, old_dentry, new_dentry->d_parent, CGFENCE_HOOK_INODE_RENAME);
 }
 
 /* Changing a file's attributes, extended attributes or ACLs needs w on it. */

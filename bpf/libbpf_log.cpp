@@ -3,6 +3,8 @@
 #include <bpf/libbpf.h>
 #include <cstdarg>
 #include <cstdio>
+#include <cstdlib>
+#include <memory>
 
 #include "log.hpp"
 
@@ -14,11 +16,13 @@ std::string kept;
 
 int print(enum libbpf_print_level level, const char *format, va_list args)
 {
-    char line[4096];
-    int length = std::vsnprintf(line, sizeof(line), format, args);
-    if (length <= 0)
-        return 0;
-    std::string text(line);
+    // Whole messages: a verifier's log is one message, and its end says why.
+    char *formatted = nullptr;
+    const int length = ::vasprintf(&formatted, format, args);
+    if (length < 0)
+        return 0; // nothing was allocated
+    const std::unique_ptr<char, decltype(&std::free)> owned(formatted, &std::free);
+    std::string text(formatted, static_cast<size_t>(length));
     kept += text;
     if (kept.size() > kKeptBytes)
         kept.erase(0, kept.size() - kKeptBytes);

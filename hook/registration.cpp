@@ -22,10 +22,32 @@ std::string holder_of(const PinnedMaps &maps, uint64_t cgroup_id)
     return "a container without a record";
 }
 
+// Refuses when the cgroup directory `dir` holds a policy: `relation` says how
+// it stands to the new container's cgroup, `consequence` what registering would
+// do. A directory that vanished while we looked holds nothing.
+Status refuse_if_registered(const PinnedMaps &maps, const std::string &id, const std::string &dir,
+                            const std::string &relation, const std::string &consequence)
+{
+    struct stat info {};
+    if (::stat(dir.c_str(), &info) != 0) {
+        if (errno == ENOENT)
+            return {};
+        return system_error("stat cgroup", dir);
+    }
+    auto taken = has_policy(maps, info.st_ino);
+    if (!taken)
+        return taken.error();
+    if (*taken)
+        return logic_error("register container", id,
+                           relation + dir + ", registered for " + holder_of(maps, info.st_ino) +
+                               ", " + consequence);
+    return {};
+}
+
 // The cgroups below `cgroup` (the container's own, at prestart usually
 // none) must hold no policy: the outermost registered cgroup decides for
 // everything below it, so registering this one would take another container's
-// confinement over. A child that vanishes while we look holds nothing.
+// confinement over.
 Status check_descendants(const PinnedMaps &maps, const std::string &id,
                          const ContainerCgroup &cgroup)
 {
@@ -33,24 +55,16 @@ Status check_descendants(const PinnedMaps &maps, const std::string &id,
     std::error_code ec;
     fs::recursive_directory_iterator it(cgroup.path, ec), end;
     for (; !ec && it != end; it.increment(ec)) {
-        if (!it->is_directory(ec)) {
-            ec.clear();
+        const bool directory = it->is_directory(ec);
+        if (ec)
+            break;
+        if (!directory)
             continue;
-        }
-        struct stat info {};
-        if (::stat(it->path().c_str(), &info) != 0) {
-            if (errno == ENOENT)
-                continue;
-            return system_error("stat cgroup", it->path().string());
-        }
-        auto taken = has_policy(maps, info.st_ino);
-        if (!taken)
-            return taken.error();
-        if (*taken)
-            return logic_error("register container", id,
-                               "its cgroup " + cgroup.path + " contains " + it->path().string() +
-                                   ", registered for " + holder_of(maps, info.st_ino) +
-                                   ", whose confinement this policy would take over");
+        if (auto s = refuse_if_registered(maps, id, it->path().string(),
+                                          "its cgroup " + cgroup.path + " contains ",
+                                          "whose confinement this policy would take over");
+            !s)
+            return s;
     }
     if (ec && ec.value() != ENOENT)
         return system_error("list cgroups below", cgroup.path, ec.value());
@@ -100,17 +114,11 @@ Status check_registration(const PinnedMaps &maps, const std::string &id, const s
     namespace fs = std::filesystem;
     fs::path dir = fs::path(cgroup.path).parent_path();
     for (int level = cgroup.level - 1; level >= 1; --level, dir = dir.parent_path()) {
-        struct stat info {};
-        if (::stat(dir.c_str(), &info) != 0)
-            return system_error("stat cgroup", dir.string());
-        auto taken = has_policy(maps, info.st_ino);
-        if (!taken)
-            return taken.error();
-        if (*taken)
-            return logic_error("register container", id,
-                               "its cgroup " + cgroup.path + " is inside " + dir.string() +
-                                   ", registered for " + holder_of(maps, info.st_ino) +
-                                   ", whose policy would decide for it");
+        if (auto s = refuse_if_registered(maps, id, dir.string(),
+                                          "its cgroup " + cgroup.path + " is inside ",
+                                          "whose policy would decide for it");
+            !s)
+            return s;
     }
     return check_descendants(maps, id, cgroup);
 }

@@ -169,6 +169,7 @@ int run(const Options &o, const std::string &command)
                  states.size(), cgfence.count(), o.rounds);
     run_rounds(states, info, cgfence, empty);
     print_tables(states, info);
+    print_targets(states, info);
     if (!o.json.empty()) {
         std::ofstream out(o.json);
         out << to_json(states, info).dump(1) << "\n";

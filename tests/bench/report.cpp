@@ -128,6 +128,30 @@ void print_tables(const std::vector<State> &states, const RunInfo &info)
     std::fflush(stdout);
 }
 
+void print_targets(const std::vector<State> &states, const RunInfo &info)
+{
+    const auto line = [](const char *target, const State &s, const Ratio &r, double limit) {
+        std::printf("target %-3s %-10s %-13s %-6s %6.3fx (rounds %.3f-%.3f)  limit %.2fx  %s\n",
+                    target, s.group.c_str(), s.name.c_str(), s.baseline.c_str(), r.of_medians,
+                    r.rounds.min, r.rounds.max, limit, r.of_medians <= limit ? "met" : "MISSED");
+    };
+    std::printf("\n");
+    for (int b = 0; b < kBenches; b++) {
+        const auto bench = static_cast<Bench>(b);
+        if (!info.enabled[bench])
+            continue;
+        for (const auto &s : states) {
+            if (s.name == "b")
+                line(bench == kOpen ? "1b" : "2b", s, ratio(states, s, bench, info.samples), 1.05);
+            // 1c: a container's open() at depth 16 on a plain filesystem.
+            if (bench == kOpen && s.fs == "tmpfs" && s.depth == 16 && s.name.rfind("c/", 0) == 0 &&
+                (s.rules == 64 || s.rules == 512))
+                line("1c", s, ratio(states, s, bench, info.samples), s.rules == 64 ? 1.15 : 1.20);
+        }
+    }
+    std::fflush(stdout);
+}
+
 nlohmann::json to_json(const std::vector<State> &states, const RunInfo &info)
 {
     nlohmann::json out = {

@@ -41,6 +41,9 @@ struct RunInfo {
 };
 
 void print_tables(const std::vector<State> &states, const RunInfo &info);
+// One line per performance target the run measured (RESULTS.md lists them):
+// "target 1b ... met" or "... MISSED".
+void print_targets(const std::vector<State> &states, const RunInfo &info);
 nlohmann::json to_json(const std::vector<State> &states, const RunInfo &info);
 
 } // namespace cgfence::bench

@@ -1,18 +1,21 @@
 #!/usr/bin/env bash
-# Benchmarks 1 and 2 (open()+close() and execve under cgfence) on each kernel of the
-# matrix: one boot per kernel, one kernel at a time, every state interleaved inside
-# that boot by cgfence-open-bench.
+# The VM benchmarks on each kernel of the matrix: 1 and 2 (open()+close() and execve
+# under cgfence, every state interleaved inside the boot by cgfence-open-bench), then 5
+# (runc run with and without the hook). One boot per kernel, one kernel at a time.
 #
-#   run-vm.sh OUTDIR [--kernels "5.10 6.1 6.12 latest"] [--timeout SECONDS] [-- BENCH-ARGS...]
+#   run-vm.sh OUTDIR [--kernels "5.10 6.1 6.12 latest"] [--timeout SECONDS]
+#             [--runc-rounds N] [-- OPEN-BENCH-ARGS...]
 #
 #   OUTDIR             gets <kernel>.txt (the guest's output: progress and tables) and
 #                      <kernel>.json (cgfence-open-bench --json) for each kernel
 #   --kernels LIST     the kernels, as tests/vm/run.sh --kernel takes them
-#   --timeout SECONDS  per boot, default 3600 (the defaults take ~25 min under TCG)
-#   BENCH-ARGS         passed to cgfence-open-bench (--rounds, --iterations, --execs, ...)
+#   --timeout SECONDS  per boot, default 3600 (cgfence-open-bench's own defaults take
+#                      ~25 min under TCG; tests/bench/run.sh passes shorter runs)
+#   --runc-rounds N    rounds of benchmark 5, default 20
+#   OPEN-BENCH-ARGS    passed to cgfence-open-bench (--rounds, --iterations, --execs, ...)
 #
-# Environment: CGFENCE_BUILD_DIR (default <project>/build; must hold cgfence-open-bench,
-# cgfence-bench-exec-chain and cgfencectl), CGFENCE_VM_NO_BUILD as for tests/vm/run.sh.
+# Environment: CGFENCE_BUILD_DIR (default <project>/build; must hold the benchmarks,
+# cgfence-hook and cgfencectl), CGFENCE_VM_NO_BUILD as for tests/vm/run.sh.
 # Exit status: 0 when every kernel's run succeeded, else 1 (the others still run).
 set -euo pipefail
 
@@ -28,11 +31,12 @@ usage() {
 (($#)) || usage
 OUT_DIR=$1
 shift
-KERNELS="5.10 6.1 6.12 latest" TIMEOUT=3600 BENCH_ARGS=()
+KERNELS="5.10 6.1 6.12 latest" TIMEOUT=3600 RUNC_ROUNDS=20 BENCH_ARGS=()
 while (($#)); do
     case $1 in
         --kernels) KERNELS=${2:?}; shift 2 ;;
         --timeout) TIMEOUT=${2:?}; shift 2 ;;
+        --runc-rounds) RUNC_ROUNDS=${2:?}; shift 2 ;;
         --) shift; BENCH_ARGS=("$@"); break ;;
         *) usage ;;
     esac
@@ -52,7 +56,7 @@ for kernel in $KERNELS; do
     # The first boot builds when asked to; the others reuse that build.
     CGFENCE_VM_NO_BUILD=$build_done CGFENCE_BUILD_DIR=$BUILD_DIR \
         "$PROJECT_DIR/tests/vm/run.sh" --kernel "$kernel" --timeout "$TIMEOUT" -- \
-        cgfence-open-bench "${BENCH_ARGS[@]}" --json "$GUEST_DIR/$kernel.json" \
+        bash "$BENCH_DIR/guest-bench.sh" "$GUEST_DIR/$kernel.json" "$RUNC_ROUNDS" "${BENCH_ARGS[@]}" \
         >"$OUT_DIR/$kernel.txt" 2>&1 || rc=$?
     build_done=1
     if ((rc == 0)) && [[ -f $GUEST_DIR/$kernel.json ]]; then

@@ -16,6 +16,9 @@ class ParkedProcess {
     ParkedProcess &operator=(const ParkedProcess &) = delete;
     ~ParkedProcess(); // SIGKILL, and reaped
 
+    // Moves it into another cgroup (throws when it cannot).
+    void move_to(const TestCgroup &cgroup) const;
+
     [[nodiscard]] pid_t pid() const { return pid_; }
 
   private:

@@ -37,6 +37,18 @@ ParkedProcess::ParkedProcess(const TestCgroup &cgroup)
     }
 }
 
+void ParkedProcess::move_to(const TestCgroup &cgroup) const
+{
+    const std::string procs = cgroup.path() + "/cgroup.procs";
+    const int fd = ::open(procs.c_str(), O_WRONLY | O_CLOEXEC);
+    const std::string pid = std::to_string(pid_);
+    const bool moved = fd >= 0 && ::write(fd, pid.data(), pid.size()) == ssize_t(pid.size());
+    if (fd >= 0)
+        ::close(fd);
+    if (!moved)
+        throw std::runtime_error("a parked process could not move to " + procs);
+}
+
 ParkedProcess::~ParkedProcess()
 {
     ::kill(pid_, SIGKILL);

@@ -5,21 +5,21 @@
 
 #include <filesystem>
 #include <string>
-#include <vector>
 
 #include "pins.hpp"
-#include "unique_fd.hpp"
 
 struct empty_bpf;
 
 namespace cgfence::bench {
 
-// cgfence loaded into its own pin directory. Its pinned links are dropped at
-// once: attachment is then ours to switch, by links this object holds on the
-// pinned programs. Unloads (every pin) at the end.
+// cgfence in its own pin directory, loaded by `cgfencectl load`, exactly as
+// a user runs it. Every attach() is such a load (5.10 cannot attach an LSM
+// program again once its first link is gone, so each attach loads the
+// programs afresh; the pinned maps, and the containers in them, stay);
+// detach() unpins the links. Unloads (every pin) at the end.
 class CgfencePrograms {
   public:
-    explicit CgfencePrograms(const std::string &pin_dir);
+    explicit CgfencePrograms(const std::string &pin_dir); // loaded, then detached
     CgfencePrograms(const CgfencePrograms &) = delete;
     CgfencePrograms &operator=(const CgfencePrograms &) = delete;
     ~CgfencePrograms();
@@ -27,18 +27,20 @@ class CgfencePrograms {
     void attach();
     void detach();
     [[nodiscard]] const PinLayout &pins() const { return pins_; }
-    [[nodiscard]] size_t count() const { return programs_.size(); }
+    // The programs attached on this kernel.
+    [[nodiscard]] size_t count() const { return count_; }
 
   private:
     PinLayout pins_;
-    std::vector<UniqueFd> programs_;
-    std::vector<UniqueFd> links_;
+    size_t count_ = 0;
+    bool attached_ = false;
 };
 
-// The empty programs of empty.bpf.c: state f.
+// The empty programs of empty.bpf.c (state f), loaded and attached afresh by
+// every attach() for the same reason, destroyed by detach().
 class EmptyPrograms {
   public:
-    EmptyPrograms();
+    EmptyPrograms() = default;
     EmptyPrograms(const EmptyPrograms &) = delete;
     EmptyPrograms &operator=(const EmptyPrograms &) = delete;
     ~EmptyPrograms();
@@ -48,7 +50,6 @@ class EmptyPrograms {
 
   private:
     empty_bpf *skel_ = nullptr;
-    std::vector<UniqueFd> links_;
 };
 
 } // namespace cgfence::bench

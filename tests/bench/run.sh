@@ -37,7 +37,7 @@ if ((quick)); then
   runc_rounds=5
   open_args=(--rounds 2 --samples 2 --iterations 10000 --execs 200 --profiles 64)
 else
-  hook_args=(--rounds 40 --rules 8,64,512,4096 --others 1000)
+  hook_args=(--rounds 40 --rules 8,64,512,4096,16384 --others 1000)
   runc_rounds=20
   open_args=(--rounds 5 --samples 3 --iterations 60000 --execs 600)
 fi

@@ -39,7 +39,7 @@ if ((quick)); then
 else
   hook_args=(--rounds 40 --rules 8,64,512,4096,16384 --others 1000)
   runc_rounds=20
-  open_args=(--rounds 5 --samples 3 --iterations 60000 --execs 600)
+  open_args=(--rounds 4 --samples 3 --iterations 45000 --execs 450)
 fi
 
 if [[ ${CGFENCE_SKIP_DEPS:-0} != 1 ]]; then

@@ -119,15 +119,6 @@ std::optional<cgfence_meta> pinned_meta(const PinLayout &pins)
     return meta;
 }
 
-size_t pins_in(const fs::path &dir)
-{
-    std::error_code ec;
-    size_t count = 0;
-    for (auto it = fs::directory_iterator(dir, ec); !ec && it != fs::directory_iterator(); ++it)
-        count++;
-    return count;
-}
-
 // Moves `staged` into place as `live`, retiring what was there; only then
 // are the retired pins removed (for links: the old programs detach).
 Status swap_pin_dir(const PinLayout &pins, const fs::path &live)
@@ -281,9 +272,9 @@ Result<LoadReport> load(const LoadOptions &options)
         wanted = std::move(*chosen);
     }
     const bool programs_live =
-        before && !(before->flags & CGFENCE_META_MAPS_ONLY) && pins_in(pins.links()) > 0;
+        before && !(before->flags & CGFENCE_META_MAPS_ONLY) && count_pins(pins.links()) > 0;
     if (before && (options.maps_only || (before->build_id == report.build_id && programs_live &&
-                                         pins_in(pins.links()) == wanted.size()))) {
+                                         count_pins(pins.links()) == wanted.size()))) {
         // Same build already in place, or maps wanted and already there: a
         // second load changes nothing (and --maps-only never unloads programs).
         report.outcome = LoadOutcome::unchanged;

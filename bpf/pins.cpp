@@ -47,6 +47,15 @@ Status prepare_pin_dir(const fs::path &dir)
     return {};
 }
 
+size_t count_pins(const fs::path &dir)
+{
+    std::error_code ec;
+    size_t count = 0;
+    for (auto it = fs::directory_iterator(dir, ec); !ec && it != fs::directory_iterator(); ++it)
+        count++;
+    return count;
+}
+
 Status remove_pin_tree(const fs::path &dir)
 {
     std::error_code ec;

@@ -41,6 +41,9 @@ struct PinLayout {
 // directory that would hold it is not bpffs, mounts one at the pin directory.
 Status prepare_pin_dir(const std::filesystem::path &dir);
 
+// The number of entries in `dir` (0 when it cannot be read).
+[[nodiscard]] size_t count_pins(const std::filesystem::path &dir);
+
 // Unpins every pin below `dir` and removes the directories (idempotent).
 Status remove_pin_tree(const std::filesystem::path &dir);
 

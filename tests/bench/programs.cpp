@@ -27,21 +27,12 @@ void settle()
     ::usleep(100000);
 }
 
-size_t pins_in(const fs::path &dir)
-{
-    std::error_code ec;
-    size_t count = 0;
-    for (auto it = fs::directory_iterator(dir, ec); !ec && it != fs::directory_iterator(); ++it)
-        count++;
-    return count;
-}
-
 } // namespace
 
 CgfencePrograms::CgfencePrograms(const std::string &pin_dir) : pins_{pin_dir}
 {
     attach();
-    count_ = pins_in(pins_.links());
+    count_ = count_pins(pins_.links());
     if (count_ == 0)
         throw std::runtime_error("no links pinned in " + pins_.links().string());
     detach();
@@ -70,7 +61,7 @@ void CgfencePrograms::detach()
     for (auto it = fs::directory_iterator(pins_.links(), ec); !ec && it != fs::directory_iterator();
          ++it)
         fs::remove(it->path());
-    if (ec || pins_in(pins_.links()) != 0)
+    if (ec || count_pins(pins_.links()) != 0)
         throw std::runtime_error("unpin the links in " + pins_.links().string());
     attached_ = false;
     settle();

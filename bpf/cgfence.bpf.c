@@ -79,6 +79,18 @@ struct {
     __uint(max_entries, CGFENCE_EVENTS_RINGBUF_BYTES);
 } events SEC(".maps");
 
+/*
+ * Learn mode's memory (cgfence_abi.h). Allocated as entries are added, so the
+ * bound costs nothing until a container learns.
+ */
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, CGFENCE_MAX_LEARNED);
+    __uint(map_flags, BPF_F_NO_PREALLOC);
+    __type(key, struct cgfence_learned_key);
+    __type(value, struct cgfence_learned);
+} learned SEC(".maps");
+
 /* Written by userspace only; declared here so the loader creates and pins them. */
 struct {
     __uint(type, BPF_MAP_TYPE_HASH);
@@ -194,8 +206,9 @@ enum walk_end {
 
 struct walk_result {
     __u8 access;
-    __u8 end;      /* enum walk_end */
-    __u8 own_rule; /* the rule that decided is on the object itself */
+    __u8 end;        /* enum walk_end */
+    __u8 own_rule;   /* the rule that decided is on the object itself */
+    __u8 by_default; /* no rule decided: the default (or deep_access) did */
 };
 
 /*
@@ -268,6 +281,7 @@ static __always_inline struct walk_result walk(struct container *c, struct dentr
         break;
     case WALK_FS_ROOT:
         w.access = s->default_access;
+        w.by_default = 1;
         if (s->flags & CGFENCE_SETTINGS_HAS_FSTYPE_RULES) {
             struct cgfence_policy_key fs = {
                 .kind = CGFENCE_KEY_FSTYPE,
@@ -275,13 +289,16 @@ static __always_inline struct walk_result walk(struct container *c, struct dentr
             };
             struct cgfence_rule *rule = bpf_map_lookup_elem(c->rules, &fs);
 
-            if (rule)
+            if (rule) {
                 w.access = rule->access;
+                w.by_default = 0;
+            }
         }
         break;
     default:
         /* Fail closed: never more than every rule on any path could grant. */
         w.access = s->deep_access;
+        w.by_default = 1;
         break;
     }
     return w;
@@ -368,36 +385,89 @@ static __always_inline void report(struct container *c, struct cgfence_counters 
     bpf_ringbuf_submit(e, 0);
 }
 
+/* Adds a new access to `learned`; false when the container's bound is reached. */
+static __always_inline bool add_learned(struct cgfence_learned_key *key, struct dentry *dentry,
+                                        __u8 hook)
+{
+    struct cgfence_ratelimit *rl = bpf_map_lookup_elem(&ratelimits, &key->container);
+
+    if (!rl || rl->learned >= CGFENCE_MAX_LEARNED_PER_CONTAINER)
+        return false;
+    struct inode *inode = dentry->d_inode;
+    struct inode *parent = dentry->d_parent->d_inode;
+    struct cgfence_learned value = {
+        .parent_ino = parent ? parent->i_ino : 0,
+        .fs_magic = dentry->d_sb->s_magic,
+        .hook = hook,
+        .is_dir = inode && (inode->i_mode & 0170000) == 0040000,
+    };
+
+    if (bpf_probe_read_kernel_str(value.name, sizeof(value.name), dentry->d_name.name) < 0)
+        value.name[0] = 0;
+    /* Two CPUs adding the same access: one adds it, the other finds it there. */
+    if (bpf_map_update_elem(&learned, key, &value, BPF_NOEXIST) != 0)
+        return bpf_map_lookup_elem(&learned, key) != NULL;
+    __sync_fetch_and_add(&rl->learned, 1); /* racy bound: a few over, never a lock */
+    return true;
+}
+
 /*
- * The verdict for `wanted` given `granted`: counts it, reports a would-be
- * denial, and returns 0 or -EACCES by the container's mode.
+ * Learn mode: remembers a distinct access once per (container, object, rights).
+ * True when it is new (only then is it reported) or could not be remembered
+ * (counted, and reported so that the loss shows while it happens).
+ */
+static __always_inline bool remember(struct container *c, struct cgfence_counters *n,
+                                     struct dentry *dentry, __u8 wanted, __u8 hook)
+{
+    struct inode *inode = dentry->d_inode;
+    struct cgfence_learned_key key = {
+        .container = c->cgroup_id,
+        .ino = inode ? inode->i_ino : 0,
+        .dev = dentry->d_sb->s_dev,
+        .wanted = wanted,
+    };
+
+    if (bpf_map_lookup_elem(&learned, &key))
+        return false; /* known: the common case, one lookup */
+    if (!add_learned(&key, dentry, hook) && n)
+        n->learn_dropped++;
+    return true;
+}
+
+/*
+ * The verdict for `wanted` given the walk's result: counts it, reports a
+ * would-be denial, and returns 0 or -EACCES by the container's mode. Learn mode
+ * judges by a default-deny reading of the profile (the default grants
+ * nothing), allows, and remembers what that reading would deny.
  */
 static __always_inline int verdict(struct container *c, struct dentry *dentry, __u8 wanted,
-                                   __u8 granted, __u8 hook)
+                                   struct walk_result w, __u8 hook)
 {
     struct cgfence_counters *n = bpf_map_lookup_elem(&counters, &c->cgroup_id);
+    __u8 mode = c->settings->mode;
+    __u8 granted = mode == CGFENCE_MODE_LEARN && w.by_default ? 0 : w.access;
 
     if (n)
         n->decisions++;
     if (!(wanted & ~granted))
         return 0;
-    if (c->settings->mode == CGFENCE_MODE_ENFORCE) {
+    if (mode == CGFENCE_MODE_ENFORCE) {
         if (n)
             n->denied++;
         report(c, n, dentry, wanted, granted, hook, CGFENCE_VERDICT_DENIED);
         return -EACCES;
     }
-    /* audit, and learn (whose memory of denials comes with `profile learn`) */
     if (n)
         n->audited++;
-    report(c, n, dentry, wanted, granted, hook, CGFENCE_VERDICT_AUDITED);
+    if (mode != CGFENCE_MODE_LEARN || remember(c, n, dentry, wanted, hook))
+        report(c, n, dentry, wanted, granted, hook, CGFENCE_VERDICT_AUDITED);
     return 0;
 }
 
 static __always_inline int judge_dentry(struct container *c, struct dentry *dentry, __u8 wanted,
                                         __u8 hook)
 {
-    return verdict(c, dentry, wanted, walk(c, dentry, 0).access, hook);
+    return verdict(c, dentry, wanted, walk(c, dentry, 0), hook);
 }
 
 /*
@@ -428,7 +498,7 @@ static __always_inline int judge_file(struct container *c, struct file *file, __
             w = walk(c, dentry, 0);
         }
     }
-    return verdict(c, dentry, wanted, w.access, hook);
+    return verdict(c, dentry, wanted, w, hook);
 }
 
 SEC("lsm/file_open")
@@ -540,7 +610,8 @@ static __always_inline bool cgfence_map(struct bpf_map *map)
     char name[16] = {};
 
     if (m == (void *)&policies || m == (void *)&counters || m == (void *)&ratelimits ||
-        m == (void *)&events || m == (void *)&records || m == (void *)&meta)
+        m == (void *)&events || m == (void *)&records || m == (void *)&meta ||
+        m == (void *)&learned)
         return true;
     bpf_core_read(name, sizeof(name), &map->name);
     return has_prefix(name, POLICY_MAP_NAME, sizeof(POLICY_MAP_NAME));
@@ -726,9 +797,10 @@ static __always_inline int judge_new_name(struct container *c, struct dentry *ob
     if (now.end == WALK_RULE && now.own_rule)
         return 0;
     __u8 gains = walk(c, new_parent, 1).access & ~now.access;
+    struct walk_result none = {0};
 
     /* Report the right the move would gain as the one wanted. */
-    return verdict(c, object, gains, 0, hook);
+    return verdict(c, object, gains, none, hook);
 }
 
 SEC("lsm/inode_link")

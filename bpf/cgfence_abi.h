@@ -22,12 +22,23 @@ typedef uint32_t cgf_u32;
 typedef uint64_t cgf_u64;
 #endif
 
-#define CGFENCE_ABI_VERSION 2
+#define CGFENCE_ABI_VERSION 3
 
 /* Capacities. The policies outer map holds one inner map per container. */
 #define CGFENCE_MAX_CONTAINERS 4096
 #define CGFENCE_MAX_RULES_PER_CONTAINER 65536
 #define CGFENCE_EVENTS_RINGBUF_BYTES (1U << 20)
+/*
+ * Learn mode's memory: distinct accesses of all learning containers together,
+ * and of one container. Past its bound a container's new accesses are counted
+ * (learn_dropped), not remembered: the profile learned from it is then
+ * narrower than the workload (fails closed), and `profile learn` says so.
+ */
+#define CGFENCE_MAX_LEARNED 65536
+#define CGFENCE_MAX_LEARNED_PER_CONTAINER 8192
+
+#define CGFENCE_COMM_LEN 16
+#define CGFENCE_NAME_LEN 64
 
 /*
  * Bounds of the kernel's walks (see README "Walk bounds"):
@@ -130,12 +141,37 @@ struct cgfence_counters {
     cgf_u64 audited;   /* would-be denials allowed (audit, learn modes) */
     cgf_u64 events_sent;
     cgf_u64 events_dropped; /* rate-limited or ring buffer full */
+    cgf_u64 learn_dropped;  /* learn mode: accesses past the container's bound */
 };
 
 /* Per-container event rate limiter (token bucket), keyed by cgroup id. */
 struct cgfence_ratelimit {
     cgf_u64 tokens;    /* events left, in thousandths */
     cgf_u64 refill_ns; /* bpf_ktime_get_ns() of the last refill */
+    cgf_u64 learned;   /* the container's entries in `learned` (learn mode) */
+};
+
+/*
+ * Learn mode: one distinct access a default-deny reading of the container's
+ * profile would have denied. Keyed by (container, object, rights wanted), so
+ * each is added once with BPF_NOEXIST and nothing is read, changed and
+ * written back. Names become paths when `profile learn` reads them, not here.
+ */
+struct cgfence_learned_key {
+    cgf_u64 container; /* registered cgroup id */
+    cgf_u64 ino;
+    cgf_u32 dev;   /* kernel encoding */
+    cgf_u8 wanted; /* CGFENCE_ACCESS_* */
+    cgf_u8 reserved[3];
+};
+
+struct cgfence_learned {
+    cgf_u64 parent_ino; /* same dev; finds where a file that is gone was made */
+    cgf_u64 fs_magic;   /* superblock magic: pseudo filesystems get fs rules */
+    cgf_u8 hook;        /* CGFENCE_HOOK_* of the first such access */
+    cgf_u8 is_dir;
+    cgf_u8 reserved[6];
+    char name[CGFENCE_NAME_LEN]; /* last path component, for what cannot be found */
 };
 
 /* Which LSM hook made a decision. */
@@ -166,9 +202,6 @@ enum cgfence_verdict {
     CGFENCE_VERDICT_DENIED = 1,  /* enforce: EACCES returned */
     CGFENCE_VERDICT_AUDITED = 2, /* audit/learn: allowed, reported */
 };
-
-#define CGFENCE_COMM_LEN 16
-#define CGFENCE_NAME_LEN 64
 
 /* One record in the events ring buffer. */
 struct cgfence_event {

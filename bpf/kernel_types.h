@@ -50,6 +50,7 @@ struct super_block {
 };
 
 struct inode {
+    unsigned short i_mode; /* umode_t */
     unsigned long i_ino;
     struct super_block *i_sb;
 };

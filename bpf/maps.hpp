@@ -13,8 +13,8 @@
 
 namespace cgfence {
 
-inline constexpr std::array<const char *, 6> kMapNames = {"policies", "counters", "ratelimits",
-                                                          "events",   "records",  "meta"};
+inline constexpr std::array<const char *, 7> kMapNames = {
+    "policies", "counters", "ratelimits", "events", "records", "meta", "learned"};
 
 struct PinnedMaps {
     UniqueFd policies;   // cgroup id -> the container's inner policy map
@@ -23,6 +23,7 @@ struct PinnedMaps {
     UniqueFd events;     // ring buffer of cgfence_event
     UniqueFd records;    // record key -> cgfence_record
     UniqueFd meta;       // 0 -> cgfence_meta
+    UniqueFd learned;    // cgfence_learned_key -> cgfence_learned (learn mode)
 
     // Opens every map pinned under `pins`; an error names the missing pin and
     // says how to create it.

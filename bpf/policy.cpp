@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <string>
 
+#include "learned.hpp"
 #include "unique_fd.hpp"
 
 namespace cgfence {
@@ -155,19 +156,26 @@ Status ensure_per_container_entries(const PinnedMaps &maps, uint64_t cgroup_id)
 
 } // namespace
 
-Status publish_policy(const PinnedMaps &maps, uint64_t cgroup_id, const ContainerPolicy &policy)
+Status publish_policy(const PinnedMaps &maps, uint64_t cgroup_id, const ContainerPolicy &policy,
+                      Publish how)
 {
     auto inner = create_inner_map(policy);
     if (!inner)
         return inner.error();
-    if (auto status = ensure_per_container_entries(maps, cgroup_id); !status)
-        return status;
+    // A replaced policy's container has them since its set-up; creating them
+    // for one torn down meanwhile would leave them behind.
+    if (how == Publish::create_or_replace) {
+        if (auto status = ensure_per_container_entries(maps, cgroup_id); !status)
+            return status;
+    }
     int inner_fd = inner->get();
     // The one step: from here on the kernel sees the whole policy.
-    if (bpf_map_update_elem(maps.policies.get(), &cgroup_id, &inner_fd, BPF_ANY) != 0) {
+    const uint64_t flags = how == Publish::replace_only ? BPF_EXIST : BPF_ANY;
+    if (bpf_map_update_elem(maps.policies.get(), &cgroup_id, &inner_fd, flags) != 0) {
         int err = errno;
         return Error{"publish policy of cgroup", std::to_string(cgroup_id), err,
-                     err == E2BIG
+                     err == ENOENT ? "the container is no longer registered"
+                     : err == E2BIG
                          ? "the policies map is full (" + std::to_string(CGFENCE_MAX_CONTAINERS) +
                                " containers): run `cgfencectl gc`"
                          : ""};
@@ -183,6 +191,14 @@ Result<bool> withdraw_policy(const PinnedMaps &maps, uint64_t cgroup_id)
         if (errno != ENOENT)
             return system_error("remove policy of cgroup", std::to_string(cgroup_id));
         existed = false;
+    }
+    // What learn mode remembered: a scan of the learned map, so only for a
+    // container that has entries there (its count sits beside its rate limit).
+    cgfence_ratelimit limiter{};
+    if (bpf_map_lookup_elem(maps.ratelimits.get(), &cgroup_id, &limiter) == 0 &&
+        limiter.learned > 0) {
+        if (auto forgotten = forget_learned(maps, cgroup_id); !forgotten)
+            return forgotten.error();
     }
     for (int fd : {maps.counters.get(), maps.ratelimits.get()}) {
         if (bpf_map_delete_elem(fd, &cgroup_id) != 0 && errno != ENOENT)
@@ -250,6 +266,7 @@ Result<cgfence_counters> read_counters(const PinnedMaps &maps, uint64_t cgroup_i
         total.audited += c.audited;
         total.events_sent += c.events_sent;
         total.events_dropped += c.events_dropped;
+        total.learn_dropped += c.learn_dropped;
     }
     return total;
 }

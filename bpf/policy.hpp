@@ -65,9 +65,17 @@ class PolicyBuilder {
     std::map<PolicyKey, PolicyRule> mount_roots_;
 };
 
+enum class Publish {
+    create_or_replace, // the hook at set-up
+    replace_only,      // a running container's change: never revives one torn down meanwhile
+};
+
 // Publishes `policy` for the container registered at `cgroup_id`, replacing
-// any policy it had in one step. Fails, changing nothing, when a map is full.
-Status publish_policy(const PinnedMaps &maps, uint64_t cgroup_id, const ContainerPolicy &policy);
+// any policy it had in one step: the kernel sees the old policy or the new
+// one, never none and never a mix. Fails, changing nothing, when a map is
+// full (or, replace_only, when the container has no policy: ENOENT).
+Status publish_policy(const PinnedMaps &maps, uint64_t cgroup_id, const ContainerPolicy &policy,
+                      Publish how = Publish::create_or_replace);
 
 // Removes every entry of the container; a container not registered is not an
 // error (returns false then).

@@ -1,9 +1,18 @@
 #include "records.hpp"
 
+#include <ctime>
+
 #include <bpf/bpf.h>
 #include <cstring>
 
 namespace cgfence {
+
+uint64_t realtime_ns()
+{
+    timespec now{};
+    clock_gettime(CLOCK_REALTIME, &now);
+    return static_cast<uint64_t>(now.tv_sec) * 1000000000ULL + static_cast<uint64_t>(now.tv_nsec);
+}
 namespace {
 
 // How many consecutive keys a lookup or insert may probe.

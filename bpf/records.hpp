@@ -21,6 +21,9 @@ struct ContainerRecord {
     cgfence_record value{};
 };
 
+// CLOCK_REALTIME in nanoseconds: a record's created_ns and updated_ns.
+uint64_t realtime_ns();
+
 // Fills a record's strings; fails when one does not fit its field.
 Status fill_record_names(cgfence_record &record, const std::string &id, const std::string &bundle,
                          const std::string &profile);

@@ -75,7 +75,7 @@ Result<ContainerCgroup> container_cgroup(pid_t pid)
     return cgroup;
 }
 
-Result<bool> cgroup_exists(uint64_t id)
+Result<UniqueFd> open_cgroup(uint64_t id)
 {
     auto cgroup2 = cgroup2_mount_point();
     if (!cgroup2)
@@ -90,11 +90,19 @@ Result<bool> cgroup_exists(uint64_t id)
     handle->handle_type = kKernfsHandleType;
     std::memcpy(storage + sizeof(file_handle), &id, sizeof(id));
     UniqueFd cgroup(::open_by_handle_at(mount.get(), handle, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!cgroup)
+        return system_error("open cgroup by id", std::to_string(id));
+    return cgroup;
+}
+
+Result<bool> cgroup_exists(uint64_t id)
+{
+    auto cgroup = open_cgroup(id);
     if (cgroup)
         return true;
-    if (errno == ESTALE || errno == ENOENT)
+    if (cgroup.error().errnum == ESTALE || cgroup.error().errnum == ENOENT)
         return false;
-    return system_error("open cgroup by id", std::to_string(id));
+    return cgroup.error();
 }
 
 } // namespace cgfence

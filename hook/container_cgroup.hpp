@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include "error.hpp"
+#include "unique_fd.hpp"
 
 namespace cgfence {
 
@@ -26,6 +27,11 @@ Result<std::string> unified_cgroup_path(const std::string &pid);
 // when it is the root cgroup, the hook's own (the runtime's: the container
 // has no cgroup of its own), or deeper than the program looks.
 Result<ContainerCgroup> container_cgroup(pid_t pid);
+
+// The cgroup directory with this id, opened by file handle on the cgroup2
+// mount (a cgroup's id is its kernfs file handle): no path, no pid, no race
+// with a new cgroup of the same name. ESTALE or ENOENT: it is gone.
+Result<UniqueFd> open_cgroup(uint64_t id);
 
 // Does the cgroup with this id still exist? Asked by file handle on the
 // cgroup2 mount (a cgroup's id is its kernfs file handle), so no path, no pid

@@ -73,6 +73,11 @@ Result<ContainerView> ContainerView::open(pid_t pid, const std::string &rootfs)
     return open_in(std::move(namespace_root), std::to_string(pid), rootfs);
 }
 
+Result<ContainerView> ContainerView::open_running(pid_t pid)
+{
+    return open(pid, "/");
+}
+
 Result<ContainerView> ContainerView::open_directory(const std::string &rootfs)
 {
     UniqueFd namespace_root(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));

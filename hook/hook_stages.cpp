@@ -4,11 +4,11 @@
 #include <csignal>
 #include <ctime>
 #include <filesystem>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "config.hpp"
 #include "container_cgroup.hpp"
+#include "container_process.hpp"
 #include "container_view.hpp"
 #include "log.hpp"
 #include "maps.hpp"
@@ -30,13 +30,6 @@ std::string milliseconds_since(Clock::time_point start)
     char text[32];
     std::snprintf(text, sizeof(text), "%.1f ms", elapsed);
     return text;
-}
-
-uint64_t realtime_ns()
-{
-    timespec now{};
-    clock_gettime(CLOCK_REALTIME, &now);
-    return static_cast<uint64_t>(now.tv_sec) * 1000000000ULL + static_cast<uint64_t>(now.tv_nsec);
 }
 
 std::optional<std::string> annotation(const oci::State &state, const oci::Config &config,
@@ -73,27 +66,6 @@ bool enforcement_live(const PinnedMaps &maps, const PinLayout &pins)
     return std::filesystem::directory_iterator(pins.links(), ec) !=
            std::filesystem::directory_iterator();
 }
-
-// Holds the container's process while the hook works: its pid cannot be
-// reused by another process, and whether it died meanwhile can be asked.
-class ProcessHandle {
-  public:
-    static Result<ProcessHandle> open(pid_t pid)
-    {
-        ProcessHandle handle;
-        handle.fd_.reset(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
-        if (!handle.fd_)
-            return system_error("open process", std::to_string(pid));
-        return handle;
-    }
-    [[nodiscard]] bool alive() const
-    {
-        return ::syscall(SYS_pidfd_send_signal, fd_.get(), 0, nullptr, 0) == 0;
-    }
-
-  private:
-    UniqueFd fd_;
-};
 
 } // namespace
 
@@ -155,7 +127,8 @@ Status setup_container(const oci::State &state, const HookConfig &config)
             return {};
     }
 
-    auto process = ProcessHandle::open(static_cast<pid_t>(*state.pid));
+    // Held while the hook works: had it died, its cgroup and mounts could be another's.
+    auto process = HeldProcess::open(static_cast<pid_t>(*state.pid));
     if (!process)
         return process.error();
     auto cgroup = container_cgroup(static_cast<pid_t>(*state.pid));

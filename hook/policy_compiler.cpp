@@ -9,19 +9,6 @@
 namespace cgfence {
 namespace {
 
-uint8_t kernel_mode(ProfileMode mode)
-{
-    switch (mode) {
-    case ProfileMode::audit:
-        return CGFENCE_MODE_AUDIT;
-    case ProfileMode::learn:
-        return CGFENCE_MODE_LEARN;
-    case ProfileMode::enforce:
-        break;
-    }
-    return CGFENCE_MODE_ENFORCE;
-}
-
 // A rule path that does not exist in the view (or cannot exist: a loop, a
 // file where a directory is needed) is skipped; anything else is an error.
 bool missing(int errnum)
@@ -102,6 +89,19 @@ bool fstype_rule_covers(const std::set<uint64_t> &magics, const MountEntry &moun
 }
 
 } // namespace
+
+uint8_t kernel_mode(ProfileMode mode)
+{
+    switch (mode) {
+    case ProfileMode::audit:
+        return CGFENCE_MODE_AUDIT;
+    case ProfileMode::learn:
+        return CGFENCE_MODE_LEARN;
+    case ProfileMode::enforce:
+        break;
+    }
+    return CGFENCE_MODE_ENFORCE;
+}
 
 std::vector<std::string> overlay_layers(const std::string &super_options)
 {
@@ -185,7 +185,11 @@ Result<CompiledPolicy> compile_policy(const Profile &profile, const ContainerVie
         return root.error();
     builder.mount_root(root->dev, root->ino, nullptr);
 
-    if (const MountEntry *rootfs = view.rootfs_mount(); rootfs && rootfs->fstype == "overlay") {
+    if (options.overlay_layers) {
+        for (const PolicyKey &layer : *options.overlay_layers)
+            builder.overlay_layer(layer.dev, layer.ino);
+    } else if (const MountEntry *rootfs = view.rootfs_mount();
+               rootfs && rootfs->fstype == "overlay") {
         for (const std::string &layer : overlay_layers(rootfs->super_options)) {
             auto key = view.host_key(layer);
             if (!key)

@@ -21,6 +21,10 @@ struct CompileOptions {
     bool arm_on_exec = true;         // hold from the container's first exec on
     uint32_t events_per_sec = 100;
     uint32_t events_burst = 200;
+    // The rootfs's overlay layer roots when they are known already: a running
+    // container's, from its published policy (its view no longer reaches the
+    // host paths its mount options name). Else found from the mount options.
+    std::optional<std::vector<PolicyKey>> overlay_layers;
 };
 
 struct CompiledPolicy {
@@ -29,6 +33,9 @@ struct CompiledPolicy {
     size_t rules_resolved = 0;
     std::vector<std::string> skipped; // rule paths that do not exist in the view
 };
+
+// CGFENCE_MODE_* of a profile mode.
+uint8_t kernel_mode(ProfileMode mode);
 
 Result<CompiledPolicy> compile_policy(const Profile &profile, const ContainerView &view,
                                       const CompileOptions &options);

@@ -788,6 +788,35 @@ std::optional<uint64_t> filesystem_magic(const std::string &fs)
     return found->magic;
 }
 
+std::optional<std::string> filesystem_name(uint64_t magic)
+{
+    for (const Filesystem &fs : kFilesystems) {
+        if (fs.magic == magic)
+            return std::string(fs.name);
+    }
+    return std::nullopt;
+}
+
+std::string profile_json(const Profile &profile)
+{
+    auto quoted = [](const std::string &text) { return nlohmann::json(text).dump(); };
+    std::string out = "{\n  \"mode\": " + quoted(mode_name(profile.mode)) +
+                      ",\n  \"default\": " + quoted(profile.default_allow ? "allow" : "deny") +
+                      ",\n  \"rules\": [";
+    for (size_t i = 0; i < profile.rules.size(); i++) {
+        const ProfileRule &rule = profile.rules[i];
+        out += i == 0 ? "\n" : ",\n";
+        out += rule.fs.empty() ? "    {\"path\": " + quoted(rule.path)
+                               : "    {\"fs\": " + quoted(rule.fs);
+        out += ", \"access\": " + quoted(access_text(rule.access));
+        if (rule.fs.empty() && !rule.recursive)
+            out += ", \"recursive\": false";
+        out += "}";
+    }
+    out += profile.rules.empty() ? "]\n}\n" : "\n  ]\n}\n";
+    return out;
+}
+
 std::string access_text(uint8_t access)
 {
     std::string text;

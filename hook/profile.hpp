@@ -74,6 +74,13 @@ Result<Profile> load_profile(const std::string &name, const std::vector<std::str
 // The superblock magic of a filesystem type name, if known.
 std::optional<uint64_t> filesystem_magic(const std::string &fs);
 
+// The first filesystem type name with this superblock magic, if known.
+std::optional<std::string> filesystem_name(uint64_t magic);
+
+// A profile as a file: strict JSON, one rule per line, "recursive" written
+// only when false. parse_profile reads back the same profile.
+std::string profile_json(const Profile &profile);
+
 // "rwx"-style text of access bits.
 std::string access_text(uint8_t access);
 

@@ -20,5 +20,8 @@ void add_load_commands(CLI::App &app, const GlobalOptions &global, Action &actio
 void add_profile_commands(CLI::App &app, const GlobalOptions &global, Action &action);
 void add_events_command(CLI::App &app, const GlobalOptions &global, Action &action);
 void add_container_commands(CLI::App &app, const GlobalOptions &global, Action &action);
+// `profile learn`, under the `profile` command.
+void add_learn_command(CLI::App &profile, const GlobalOptions &global, Action &action);
+void add_apply_command(CLI::App &app, const GlobalOptions &global, Action &action);
 
 } // namespace cgfence::ctl

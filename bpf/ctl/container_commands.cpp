@@ -10,6 +10,7 @@
 #include "container_cgroup.hpp"
 #include "exit_codes.hpp"
 #include "help_text.hpp"
+#include "learned.hpp"
 #include "log.hpp"
 #include "maps.hpp"
 #include "policy.hpp"
@@ -105,6 +106,7 @@ ordered_json container_json(const Container &c)
     out["audited"] = c.counters.audited;
     out["events_sent"] = c.counters.events_sent;
     out["events_dropped"] = c.counters.events_dropped;
+    out["learn_dropped"] = c.counters.learn_dropped;
     return out;
 }
 
@@ -259,6 +261,9 @@ int run_stats(const GlobalOptions &global, const std::string &format)
              &cgfence_counters::events_sent},
             {"cgfence_events_dropped_total", "Records lost to the rate limit or a full buffer.",
              &cgfence_counters::events_dropped},
+            {"cgfence_learn_dropped_total",
+             "Learn mode: accesses not remembered (the container's bound was reached).",
+             &cgfence_counters::learn_dropped},
         };
         for (const Metric &m : metrics) {
             std::printf("# HELP %s %s\n# TYPE %s counter\n", m.name, m.help, m.name);
@@ -344,8 +349,18 @@ int run_gc(const GlobalOptions &global)
             std::printf("removed %s (cgroup %llu is gone)\n", id_of(c).c_str(),
                         static_cast<unsigned long long>(c.cgroup));
     }
-    if (global.json)
-        std::puts(ordered_json{{"removed", removed}}.dump(2).c_str());
+    auto learned = forget_unregistered_learned(maps);
+    if (!learned) {
+        log::error(learned.error().message());
+        return exit_code::failed;
+    }
+    if (global.json) {
+        std::puts(
+            ordered_json{{"removed", removed}, {"learned_removed", *learned}}.dump(2).c_str());
+        return exit_code::ok;
+    }
+    if (*learned > 0)
+        std::printf("removed %zu learned accesses of containers no longer registered\n", *learned);
     else if (removed.empty())
         std::printf("nothing to remove: every registered container's cgroup exists\n");
     return exit_code::ok;
@@ -380,7 +395,9 @@ void add_container_commands(CLI::App &app, const GlobalOptions &global, Action &
                               "/var/lib/node_exporter/textfile/cgfence.prom"));
     stats->callback([&] { action = [&] { return run_stats(global, format); }; });
 
-    auto *gc = app.add_subcommand("gc", "Remove policies and records of cgroups that are gone");
+    auto *gc = app.add_subcommand(
+        "gc",
+        "Remove policies and records of cgroups that are gone (and orphaned learned accesses)");
     gc->footer(help_footer("Safe while containers start: a live cgroup is never touched. The "
                            "package's\ncgfence-gc.timer runs it every 15 minutes.\nExamples:\n"
                            "  cgfencectl gc\n  cgfencectl gc --json"));

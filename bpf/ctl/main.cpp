@@ -32,6 +32,7 @@ int run(int argc, char **argv)
     ctl::add_profile_commands(app, global, action);
     ctl::add_events_command(app, global, action);
     ctl::add_container_commands(app, global, action);
+    ctl::add_apply_command(app, global, action);
 
     try {
         app.parse(argc, argv);

@@ -1,4 +1,4 @@
-// cgfencectl profile check
+// cgfencectl profile check (and profile learn, in learn_command.cpp)
 #include <cstdio>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -113,7 +113,8 @@ void add_profile_commands(CLI::App &app, const GlobalOptions &global, Action &ac
         app.add_subcommand("profile", "Container profiles: which paths and filesystems a "
                                       "container may read, write, execute (cgfence-profile(5))");
     profile_cmd->require_subcommand(1);
-    profile_cmd->footer(help_footer("Example:\n  cgfencectl profile check web.json"));
+    profile_cmd->footer(help_footer("Examples:\n  cgfencectl profile check web.json\n"
+                                    "  cgfencectl profile learn web-1 -o web.json"));
 
     auto *check_cmd = profile_cmd->add_subcommand(
         "check", "Validate profile files: every problem, one line each, with its line and fix");
@@ -127,6 +128,7 @@ void add_profile_commands(CLI::App &app, const GlobalOptions &global, Action &ac
         "  cgfencectl profile check --json /etc/cgfence/profiles/*.json\n"
         "Exit status 1 when a file is not a valid profile."));
     check_cmd->callback([&] { action = [&] { return run_check(global, files); }; });
+    add_learn_command(*profile_cmd, global, action);
 }
 
 } // namespace cgfence::ctl

@@ -16,7 +16,10 @@
 #include <thread>
 #include <unistd.h>
 
+#include <bpf/bpf.h>
+
 #include "hook_bed.hpp"
+#include "learned.hpp"
 
 using namespace cgfence::test;
 namespace fs = std::filesystem;
@@ -69,6 +72,30 @@ TEST_CASE("gc removes containers whose cgroup is gone and leaves live ones alone
     CHECK(json::parse(s.ctl("--json gc"))["removed"].empty());
 }
 
+TEST_CASE("gc removes learned accesses of containers no longer registered, and only those")
+{
+    HookBed s;
+    FakeContainer live("ctl-gc-learn");
+    REQUIRE(s.hook(s.state("live", "creating", live.pid)) == 0);
+    auto maps = cgfence::PinnedMaps::open(cgfence::PinLayout{s.pins});
+    REQUIRE(maps.ok());
+    const uint64_t gone_cgroup = 1; // the root cgroup: never registered
+    for (const uint64_t container : {live.cgroup->id(), gone_cgroup}) {
+        cgfence_learned_key key{};
+        key.container = container;
+        key.ino = 42;
+        key.wanted = CGFENCE_ACCESS_READ;
+        cgfence_learned value{};
+        REQUIRE(bpf_map_update_elem(maps->learned.get(), &key, &value, BPF_NOEXIST) == 0);
+    }
+    const json out = json::parse(s.ctl("--json gc"));
+    CHECK(out["removed"].empty());
+    CHECK(out["learned_removed"] == 1);
+    CHECK(cgfence::learned_accesses(*maps, live.cgroup->id())->size() == 1);
+    CHECK(cgfence::learned_accesses(*maps, gone_cgroup)->empty());
+    REQUIRE(s.hook(s.state("live", "stopped", 0)) == 0);
+}
+
 TEST_CASE("ps aligns its columns for any id length; global flags may follow the command")
 {
     HookBed s;
@@ -104,7 +131,7 @@ TEST_CASE("ps aligns its columns for any id length; global flags may follow the 
 TEST_CASE("every cgfencectl command's --help has examples, the global options and exit codes")
 {
     for (const char *command : {"", "load", "unload", "status", "ps", "show", "events", "stats",
-                                "gc", "profile", "profile check"}) {
+                                "gc", "profile", "profile check", "profile learn", "apply"}) {
         CAPTURE(command);
         const std::string help = capture(bin + "/cgfencectl " + command + " --help");
         CHECK(help.find("Example") != std::string::npos);

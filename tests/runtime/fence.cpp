@@ -40,7 +40,7 @@ std::string cgfencectl_path()
 
 namespace {
 
-void cgfencectl(const std::string &pin_dir, const std::vector<std::string> &args)
+void cgfencectl_or_throw(const std::string &pin_dir, const std::vector<std::string> &args)
 {
     std::vector<std::string> argv = {cgfencectl_path(), "--pin-dir", pin_dir};
     argv.insert(argv.end(), args.begin(), args.end());
@@ -67,9 +67,9 @@ Fence::Fence(const std::string &name, Pins pins)
     }
     try {
         if (pins == Pins::maps_only || (pins == Pins::loaded && !in_vm()))
-            cgfencectl(pin_dir_, {"load", "--maps-only"});
+            cgfencectl_or_throw(pin_dir_, {"load", "--maps-only"});
         else if (pins == Pins::loaded)
-            cgfencectl(pin_dir_, {"load"});
+            cgfencectl_or_throw(pin_dir_, {"load"});
     } catch (...) {
         if (bpffs_mounted_)
             ::umount2((files_ / "bpffs").c_str(), MNT_DETACH);
@@ -121,6 +121,13 @@ void Fence::write_shipped_profile(const std::string &name) const
     if (!fs::exists(shipped))
         throw std::runtime_error("no shipped profile " + shipped.string());
     fs::copy_file(shipped, files_ / "profiles" / (name + ".json"));
+}
+
+Finished Fence::cgfencectl(const std::vector<std::string> &args) const
+{
+    std::vector<std::string> argv = {cgfencectl_path(), "--pin-dir", pin_dir_};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return run_captured(argv);
 }
 
 HookCommand Fence::hook() const

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "bundle.hpp"
+#include "process.hpp"
 #include "maps.hpp"
 #include "policy.hpp"
 #include "records.hpp"
@@ -53,6 +54,10 @@ class Fence {
     void write_profile(const std::string &name, const nlohmann::json &profile) const;
     // A profile shipped in packaging/profiles (minimal, default, audit).
     void write_shipped_profile(const std::string &name) const;
+
+    [[nodiscard]] std::string profile_dir() const { return (files_ / "profiles").string(); }
+    // cgfencectl with this fence's --pin-dir, then `args`.
+    [[nodiscard]] Finished cgfencectl(const std::vector<std::string> &args) const;
 
     // cgfence-hook with this fence's --config, --pin-dir and --profile-dir.
     [[nodiscard]] HookCommand hook() const;

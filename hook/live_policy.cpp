@@ -1,0 +1,88 @@
+#include "live_policy.hpp"
+
+#include "container_process.hpp"
+#include "container_view.hpp"
+#include "policy.hpp"
+#include "policy_compiler.hpp"
+
+namespace cgfence {
+namespace {
+
+std::vector<PolicyKey> overlay_layer_keys(const ContainerPolicy &policy)
+{
+    std::vector<PolicyKey> layers;
+    for (const auto &[key, rule] : policy.rules) {
+        if (rule.flags & CGFENCE_RULE_OVERLAY_LAYER)
+            layers.push_back(key);
+    }
+    return layers;
+}
+
+// The container's profile compiled in its view as it is now.
+Result<CompiledPolicy> recompile(const ContainerRecord &record, const ContainerPolicy &current,
+                                 const Profile &profile, uint8_t mode)
+{
+    auto process = container_process(record.value.cgroup);
+    if (!process)
+        return process.error();
+    auto view = ContainerView::open_running(process->pid());
+    if (!view)
+        return view.error();
+    CompileOptions options;
+    options.mode = mode == CGFENCE_MODE_AUDIT   ? ProfileMode::audit
+                   : mode == CGFENCE_MODE_LEARN ? ProfileMode::learn
+                                                : ProfileMode::enforce;
+    options.arm_on_exec = false;
+    options.events_per_sec = current.settings.events_per_sec;
+    options.events_burst = current.settings.events_burst;
+    options.overlay_layers = overlay_layer_keys(current);
+    auto compiled = compile_policy(profile, *view, options);
+    if (!compiled)
+        return compiled.error();
+    // What was read through /proc/<pid> was the container's only if it lived.
+    if (!process->alive())
+        return logic_error("resolve profile " + profile.name + " in container", record.value.id,
+                           "its process exited meanwhile; try again");
+    return compiled;
+}
+
+} // namespace
+
+Result<LiveChangeResult> change_live_policy(const PinnedMaps &maps, const ContainerRecord &record,
+                                            const LiveChange &change)
+{
+    const uint64_t cgroup = record.value.cgroup;
+    auto current = read_policy(maps, cgroup);
+    if (!current)
+        return current.error();
+    const uint8_t mode = change.mode ? kernel_mode(*change.mode) : current->settings.mode;
+
+    LiveChangeResult result{record.value, {}};
+    ContainerPolicy next = *current;
+    if (change.profile) {
+        auto compiled = recompile(record, *current, *change.profile, mode);
+        if (!compiled)
+            return compiled.error();
+        next = compiled->policy;
+        result.skipped = compiled->skipped;
+        if (auto s = fill_record_names(result.record, record.value.id, record.value.bundle,
+                                       change.profile->name);
+            !s)
+            return s.error();
+    }
+    next.settings.mode = mode;
+    next.settings.armed = 0;
+    next.settings.flags &= ~static_cast<uint32_t>(CGFENCE_SETTINGS_ARM_ON_EXEC);
+    if (auto s = publish_policy(maps, cgroup, next, Publish::replace_only); !s)
+        return s.error();
+
+    result.record.mode = mode;
+    result.record.rule_count = static_cast<uint32_t>(next.rules.size());
+    result.record.updated_ns = realtime_ns();
+    auto stored = put_record(maps, result.record);
+    if (!stored)
+        return stored.error();
+    return result;
+}
+
+} // namespace cgfence

@@ -4,7 +4,9 @@
 #include <csignal>
 #include <cstring>
 #include <fcntl.h>
+#include <fstream>
 #include <poll.h>
+#include <sstream>
 #include <stdexcept>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -33,6 +35,43 @@ std::string contents(const UniqueFd &fd)
         offset += n;
     }
     return text;
+}
+
+// How long a killed program gets to end before it is left behind.
+constexpr int kEndAfterKillMs = 30000;
+
+std::string file_text(const std::string &path)
+{
+    std::ifstream in(path);
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+// Where a process and its descendants wait in the kernel: what is reported
+// of a program that did not end when killed (uninterruptible sleep).
+std::string kernel_stacks(pid_t pid, int levels = 8)
+{
+    const std::string proc = "/proc/" + std::to_string(pid);
+    std::string out = file_text(proc + "/stat").substr(0, 80) + "\n" + file_text(proc + "/stack");
+    std::istringstream children(file_text(proc + "/task/" + std::to_string(pid) + "/children"));
+    for (pid_t child = 0; levels > 0 && children >> child;)
+        out += kernel_stacks(child, levels - 1);
+    return out;
+}
+
+// SIGKILLs `pid` and reaps it; false (and it is left unreaped) when it has
+// not ended after kEndAfterKillMs: a task stuck in the kernel must not hang
+// the suite.
+bool kill_and_reap(pid_t pid, int pidfd, int *status)
+{
+    ::kill(pid, SIGKILL);
+    pollfd ended{pidfd, POLLIN, 0};
+    if (::poll(&ended, 1, kEndAfterKillMs) == 0)
+        return false;
+    while (::waitpid(pid, status, 0) < 0 && errno == EINTR) {
+    }
+    return true;
 }
 
 void write_all(int fd, const std::string &text)
@@ -114,10 +153,9 @@ Spawned::Spawned(Spawned &&other) noexcept
 
 Spawned::~Spawned()
 {
-    if (pid_ > 0) {
-        ::kill(pid_, SIGKILL);
-        ::waitpid(pid_, nullptr, 0);
-    }
+    int status = 0;
+    if (pid_ > 0)
+        (void)kill_and_reap(pid_, pidfd_.get(), &status);
 }
 
 Finished Spawned::wait(std::chrono::milliseconds timeout)
@@ -125,15 +163,21 @@ Finished Spawned::wait(std::chrono::milliseconds timeout)
     Finished finished;
     pollfd ended{pidfd_.get(), POLLIN, 0};
     const bool timed_out = ::poll(&ended, 1, static_cast<int>(timeout.count())) == 0;
-    if (timed_out)
-        ::kill(pid_, SIGKILL);
     int status = 0;
-    while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+    std::string stuck;
+    if (!timed_out) {
+        while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+        }
+    } else if (const std::string stacks = kernel_stacks(pid_);
+               !kill_and_reap(pid_, pidfd_.get(), &status)) {
+        stuck = "\n[did not end " + std::to_string(kEndAfterKillMs / 1000) +
+                " s after SIGKILL, left behind; where it and its children waited before:\n" +
+                stacks + "]";
     }
     pid_ = -1;
     finished.status = timed_out ? kTimedOut : exit_code(status);
     finished.out = contents(out_);
-    finished.err = contents(err_);
+    finished.err = contents(err_) + stuck;
     return finished;
 }
 

@@ -41,7 +41,8 @@ class Spawned {
     Spawned &operator=(const Spawned &) = delete;
     ~Spawned(); // kills it when it was not waited for
 
-    // Waits for it to end; past `timeout` it is killed (status kTimedOut).
+    // Waits for it to end; past `timeout` it is killed (status kTimedOut). One
+    // that does not end even then is left behind, its kernel stacks in `err`.
     Finished wait(std::chrono::milliseconds timeout = kProgramTimeout);
 
   private:

@@ -434,6 +434,12 @@ static __always_inline bool remember(struct container *c, struct cgfence_counter
     return true;
 }
 
+/* What the walk grants; in learn mode, as a default-deny reading of the profile. */
+static __always_inline __u8 granted_by(struct container *c, struct walk_result w)
+{
+    return c->settings->mode == CGFENCE_MODE_LEARN && w.by_default ? 0 : w.access;
+}
+
 /*
  * The verdict for `wanted` given the walk's result: counts it, reports a
  * would-be denial, and returns 0 or -EACCES by the container's mode. Learn mode
@@ -445,7 +451,7 @@ static __always_inline int verdict(struct container *c, struct dentry *dentry, _
 {
     struct cgfence_counters *n = bpf_map_lookup_elem(&counters, &c->cgroup_id);
     __u8 mode = c->settings->mode;
-    __u8 granted = mode == CGFENCE_MODE_LEARN && w.by_default ? 0 : w.access;
+    __u8 granted = granted_by(c, w);
 
     if (n)
         n->decisions++;
@@ -796,7 +802,7 @@ static __always_inline int judge_new_name(struct container *c, struct dentry *ob
 
     if (now.end == WALK_RULE && now.own_rule)
         return 0;
-    __u8 gains = walk(c, new_parent, 1).access & ~now.access;
+    __u8 gains = granted_by(c, walk(c, new_parent, 1)) & ~granted_by(c, now);
     struct walk_result none = {0};
 
     /* Report the right the move would gain as the one wanted. */

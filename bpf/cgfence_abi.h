@@ -242,6 +242,16 @@ struct cgfence_record {
     char id[CGFENCE_ID_LEN];
     char bundle[CGFENCE_BUNDLE_LEN];
     char profile[CGFENCE_PROFILE_LEN];
+    /*
+     * The container's view at set-up: its mount namespace (nsfs inode) and
+     * root directory (st_dev, st_ino). `apply` and `profile learn` resolve
+     * paths only through a process that still has exactly this view, so no
+     * process of the container (chrooted, in a namespace of its own) can
+     * choose where they look.
+     */
+    cgf_u64 view_mnt_ns;
+    cgf_u64 view_root_dev;
+    cgf_u64 view_root_ino;
 };
 
 /* The single entry of the meta map: what build owns the pins. */

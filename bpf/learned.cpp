@@ -4,29 +4,44 @@
 #include <cerrno>
 #include <set>
 #include <string>
+#include <tuple>
 
 #include "policy.hpp"
 
 namespace cgfence {
 namespace {
 
-// Every key of the map (at most its capacity: a bound against endless
-// restarts while the program adds entries during the walk).
-Result<std::vector<cgfence_learned_key>> all_keys(int map_fd)
+struct KeyOrder {
+    bool operator()(const cgfence_learned_key &a, const cgfence_learned_key &b) const
+    {
+        return std::tie(a.container, a.dev, a.ino, a.wanted) <
+               std::tie(b.container, b.dev, b.ino, b.wanted);
+    }
+};
+using KeySet = std::set<cgfence_learned_key, KeyOrder>;
+
+// Every key of the map, once. A key deleted while the walk stands on it (a
+// teardown, gc) makes the kernel restart from the first key: keys are
+// deduplicated, and a walk that keeps restarting is an error, never a
+// silently short list.
+Result<KeySet> all_keys(int map_fd)
 {
-    std::vector<cgfence_learned_key> keys;
+    KeySet keys;
     cgfence_learned_key key{};
     cgfence_learned_key next{};
     const cgfence_learned_key *previous = nullptr;
-    while (keys.size() < CGFENCE_MAX_LEARNED &&
-           bpf_map_get_next_key(map_fd, previous, &next) == 0) {
-        keys.push_back(next);
+    for (size_t steps = 0; steps < 4 * size_t{CGFENCE_MAX_LEARNED}; steps++) {
+        if (bpf_map_get_next_key(map_fd, previous, &next) != 0) {
+            if (errno != ENOENT)
+                return system_error("iterate", "learned map");
+            return keys;
+        }
+        keys.insert(next);
         key = next;
         previous = &key;
     }
-    if (keys.size() < CGFENCE_MAX_LEARNED && errno != ENOENT)
-        return system_error("iterate", "learned map");
-    return keys;
+    return logic_error("iterate", "learned map",
+                       "it kept changing while it was read (containers stopping?); try again");
 }
 
 } // namespace

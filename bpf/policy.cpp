@@ -192,17 +192,19 @@ Result<bool> withdraw_policy(const PinnedMaps &maps, uint64_t cgroup_id)
             return system_error("remove policy of cgroup", std::to_string(cgroup_id));
         existed = false;
     }
-    // What learn mode remembered: a scan of the learned map, so only for a
-    // container that has entries there (its count sits beside its rate limit).
+    // The rate limiter holds the count of what learn mode remembered; without
+    // it the program adds nothing more, so it goes before the scan of the
+    // learned map (done only for a container that has entries there).
     cgfence_ratelimit limiter{};
-    if (bpf_map_lookup_elem(maps.ratelimits.get(), &cgroup_id, &limiter) == 0 &&
-        limiter.learned > 0) {
-        if (auto forgotten = forget_learned(maps, cgroup_id); !forgotten)
-            return forgotten.error();
-    }
+    const bool learned = bpf_map_lookup_elem(maps.ratelimits.get(), &cgroup_id, &limiter) == 0 &&
+                         limiter.learned > 0;
     for (int fd : {maps.counters.get(), maps.ratelimits.get()}) {
         if (bpf_map_delete_elem(fd, &cgroup_id) != 0 && errno != ENOENT)
             return system_error("remove counters of cgroup", std::to_string(cgroup_id));
+    }
+    if (learned) {
+        if (auto forgotten = forget_learned(maps, cgroup_id); !forgotten)
+            return forgotten.error();
     }
     return existed;
 }

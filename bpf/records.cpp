@@ -77,6 +77,14 @@ Result<std::optional<ContainerRecord>> find_record(const PinnedMaps &maps, const
     return std::optional<ContainerRecord>();
 }
 
+Status replace_record(const PinnedMaps &maps, uint64_t key, const cgfence_record &record)
+{
+    if (bpf_map_update_elem(maps.records.get(), &key, &record, BPF_EXIST) != 0)
+        return Error{"update record of container", record.id, errno,
+                     errno == ENOENT ? "it was removed meanwhile (the container stopped)" : ""};
+    return {};
+}
+
 Result<uint64_t> put_record(const PinnedMaps &maps, const cgfence_record &record)
 {
     const std::string id = record.id;

@@ -35,6 +35,9 @@ Result<std::optional<ContainerRecord>> find_record(const PinnedMaps &maps, const
 // Adds the record, or replaces the one of the same (id, bundle).
 Result<uint64_t> put_record(const PinnedMaps &maps, const cgfence_record &record);
 
+// Replaces the record stored at `key`; ENOENT when it is gone (never re-added).
+Status replace_record(const PinnedMaps &maps, uint64_t key, const cgfence_record &record);
+
 // Removes the record stored at `key` (no error when it is gone already).
 Status delete_record(const PinnedMaps &maps, uint64_t key);
 

@@ -73,9 +73,9 @@ Result<ContainerView> ContainerView::open(pid_t pid, const std::string &rootfs)
     return open_in(std::move(namespace_root), std::to_string(pid), rootfs);
 }
 
-Result<ContainerView> ContainerView::open_running(pid_t pid)
+Result<ContainerView> ContainerView::open_running(pid_t pid, UniqueFd root)
 {
-    return open(pid, "/");
+    return open_in(std::move(root), std::to_string(pid), "/");
 }
 
 Result<ContainerView> ContainerView::open_directory(const std::string &rootfs)

@@ -28,9 +28,11 @@ class ContainerView {
     // The view of the process `pid_fd` (a pidfd of `pid`) whose rootfs is at
     // `rootfs` (an absolute host path, as in the bundle's config.json).
     static Result<ContainerView> open(pid_t pid, const std::string &rootfs);
-    // The view of a running container's process: its root is the container's
-    // "/" (pivoted), and its mount table names mounts as the container does.
-    static Result<ContainerView> open_running(pid_t pid);
+    // The view of a running container's process `pid` whose root directory
+    // (the container's "/", pivoted) is `root`: opened by the caller, which
+    // checked it, so a later chroot of the process changes nothing here. Its
+    // mount table names mounts as the container does.
+    static Result<ContainerView> open_running(pid_t pid, UniqueFd root);
     // A view of a directory tree in the caller's own mount namespace (tests,
     // and checking a rootfs before any container runs).
     static Result<ContainerView> open_directory(const std::string &rootfs);

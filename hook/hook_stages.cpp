@@ -154,6 +154,12 @@ Status setup_container(const oci::State &state, const HookConfig &config)
     record.created_ns = record.updated_ns = realtime_ns();
     record.rule_count = static_cast<uint32_t>(compiled->policy.rules.size());
     record.mode = compiled->policy.settings.mode;
+    auto identity = view_identity(static_cast<pid_t>(*state.pid), *view);
+    if (!identity)
+        return identity.error();
+    record.view_mnt_ns = identity->mnt_ns;
+    record.view_root_dev = identity->root_dev;
+    record.view_root_ino = identity->root_ino;
     // The record first, so that a policy is never without the record that
     // poststop and gc find it by.
     auto key = put_record(*maps, record);

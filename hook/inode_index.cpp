@@ -63,8 +63,10 @@ Status InodeIndex::walk(int dir, const std::string &path, uint64_t mount_id, uin
     }
     ::closedir(stream);
     entries_[path] = count;
-    if (levels == 0 || objects_.size() >= kMaxObjects)
+    if (levels == 0 || objects_.size() >= kMaxObjects) {
+        cut_ = cut_ || !subdirs.empty();
         return {};
+    }
     for (const std::string &name : subdirs) {
         UniqueFd child(::openat(dir, name.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
         if (!child)

@@ -28,6 +28,8 @@ class InodeIndex {
     [[nodiscard]] const IndexedObject *find(uint32_t dev, uint64_t ino) const;
     // How many entries each directory walked holds.
     [[nodiscard]] const std::map<std::string, size_t> &entries() const { return entries_; }
+    // Was the walk cut at its bounds (objects, levels)?
+    [[nodiscard]] bool cut() const { return cut_; }
 
   private:
     Status walk(int dir, const std::string &path, uint64_t mount_id, uint32_t dev, int levels);
@@ -35,6 +37,7 @@ class InodeIndex {
 
     std::map<std::pair<uint32_t, uint64_t>, IndexedObject> objects_;
     std::map<std::string, size_t> entries_;
+    bool cut_ = false;
 };
 
 } // namespace cgfence

@@ -22,10 +22,10 @@ std::vector<PolicyKey> overlay_layer_keys(const ContainerPolicy &policy)
 Result<CompiledPolicy> recompile(const ContainerRecord &record, const ContainerPolicy &current,
                                  const Profile &profile, uint8_t mode)
 {
-    auto process = container_process(record.value.cgroup);
+    auto process = container_process(record.value.cgroup, recorded_view(record.value));
     if (!process)
         return process.error();
-    auto view = ContainerView::open_running(process->pid());
+    auto view = ContainerView::open_running(process->process.pid(), std::move(process->root));
     if (!view)
         return view.error();
     CompileOptions options;
@@ -40,7 +40,7 @@ Result<CompiledPolicy> recompile(const ContainerRecord &record, const ContainerP
     if (!compiled)
         return compiled.error();
     // What was read through /proc/<pid> was the container's only if it lived.
-    if (!process->alive())
+    if (!process->process.alive())
         return logic_error("resolve profile " + profile.name + " in container", record.value.id,
                            "its process exited meanwhile; try again");
     return compiled;
@@ -53,6 +53,10 @@ Result<LiveChangeResult> change_live_policy(const PinnedMaps &maps, const Contai
 {
     const uint64_t cgroup = record.value.cgroup;
     auto current = read_policy(maps, cgroup);
+    if (!current && current.error().errnum == ENOENT)
+        return logic_error("change policy of container", record.value.id,
+                           "it is no longer registered (stopped, or its teardown was "
+                           "interrupted: `cgfencectl gc`)");
     if (!current)
         return current.error();
     const uint8_t mode = change.mode ? kernel_mode(*change.mode) : current->settings.mode;
@@ -71,6 +75,8 @@ Result<LiveChangeResult> change_live_policy(const PinnedMaps &maps, const Contai
             return s.error();
     }
     next.settings.mode = mode;
+    // Holds at once, armed or not before: a container not started yet is
+    // judged from its runtime's last steps on (fail closed).
     next.settings.armed = 0;
     next.settings.flags &= ~static_cast<uint32_t>(CGFENCE_SETTINGS_ARM_ON_EXEC);
     if (auto s = publish_policy(maps, cgroup, next, Publish::replace_only); !s)
@@ -79,9 +85,8 @@ Result<LiveChangeResult> change_live_policy(const PinnedMaps &maps, const Contai
     result.record.mode = mode;
     result.record.rule_count = static_cast<uint32_t>(next.rules.size());
     result.record.updated_ns = realtime_ns();
-    auto stored = put_record(maps, result.record);
-    if (!stored)
-        return stored.error();
+    if (auto s = replace_record(maps, record.key, result.record); !s)
+        return s.error();
     return result;
 }
 

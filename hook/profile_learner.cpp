@@ -118,11 +118,12 @@ class Learner {
                                       "tree), so a file made in / at run time will be denied");
                 continue;
             }
-            collapsed_[path] =
+            collapsed_[path] = {
                 "names were made or removed there (w on the directory" +
-                std::string(node.made ? ", and files made there are gone" : "") +
-                "): files made at run time have no inode when a container starts, so one "
-                "recursive rule on the directory covers them";
+                    std::string(node.made ? ", and files made there are gone" : "") +
+                    "): files made at run time have no inode when a container "
+                    "starts, so one recursive rule on the directory covers them",
+                true};
         }
     }
 
@@ -157,45 +158,68 @@ class Learner {
             }
             const size_t used = used_entries.size();
             if (used >= 2 && 2 * used > total->second)
-                collapsed_[dir] = std::to_string(used) + " of its " +
-                                  std::to_string(total->second) + " entries were used";
+                collapsed_[dir] = {std::to_string(used) + " of its " +
+                                       std::to_string(total->second) +
+                                       " entries were used (files written there keep rules of "
+                                       "their own)",
+                                   false};
         }
     }
 
-    // The outermost collapsed directory above `path`, if any.
-    [[nodiscard]] std::optional<std::string> collapsed_above(const std::string &path) const
+    // Does the collapsed directory `dir` get a rule? Not below one that
+    // covers it already; a directory where names were made keeps its own
+    // under one that was mostly used (which does not pass on w).
+    [[nodiscard]] bool ruled(const std::string &dir) const
     {
-        std::optional<std::string> outermost;
+        const bool names_made = collapsed_.at(dir).names_made;
+        for (std::string p = dir; p != "/";) {
+            p = parent_of(p);
+            auto it = collapsed_.find(p);
+            if (it != collapsed_.end() && (it->second.names_made || !names_made))
+                return false;
+        }
+        return true;
+    }
+
+    // The learned directory rule nearest above `path` (the one that decides
+    // it, as the kernel's walk finds rules), if any.
+    [[nodiscard]] std::optional<std::string> ruled_above(const std::string &path) const
+    {
         for (std::string p = path; p != "/";) {
             p = parent_of(p);
-            if (collapsed_.contains(p))
-                outermost = p;
+            if (collapsed_.contains(p) && ruled(p))
+                return p;
         }
-        return outermost;
+        return std::nullopt;
     }
 
-    // Is `path` decided by the rule on `dir` in the learned profile: no
-    // starting rule lies between them?
-    [[nodiscard]] bool decided_by(const std::string &path, const std::string &dir) const
+    // Is `path` covered by the directory rule on `dir`: no starting rule lies
+    // between them, and it was not written below a directory that was only
+    // mostly used?
+    [[nodiscard]] bool covered_by(const std::string &path, const Node &node,
+                                  const std::string &dir) const
     {
         const ProfileRule *rule = start_.deciding(path);
-        return !rule || rule->path == dir || !is_below(rule->path, dir);
+        if (rule && rule->path != dir && is_below(rule->path, dir))
+            return false;
+        return collapsed_.at(dir).names_made || (node.own & CGFENCE_ACCESS_WRITE) == 0;
     }
 
     void add_directory_rules(std::map<std::string, ProfileRule> &learned)
     {
-        for (const auto &[dir, reason] : collapsed_) {
-            if (collapsed_above(dir))
+        for (const auto &[dir, collapse] : collapsed_) {
+            if (!ruled(dir))
                 continue;
             uint8_t access = start_.rights_of(dir);
             for (const auto &[path, node] : nodes_) {
-                if ((path == dir || is_below(path, dir)) && decided_by(path, dir))
+                const bool decided = path == dir || ruled_above(path) == dir;
+                if (decided && (path == dir || covered_by(path, node, dir)))
                     access |= node.own | node.made;
             }
             learned[dir] = ProfileRule{dir, "", 0, access, true, 0};
             std::string line = dir;
             line += ": one recursive rule, " + rights(access) + ": ";
-            line += reason;
+            line += collapse.why;
             out_.report.push_back(line);
         }
     }
@@ -205,8 +229,8 @@ class Learner {
         for (const auto &[path, node] : nodes_) {
             if (!node.observed || learned.contains(path))
                 continue;
-            auto above = collapsed_above(path);
-            if (above && decided_by(path, *above))
+            auto above = ruled_above(path);
+            if (above && covered_by(path, node, *above))
                 continue;
             const uint8_t access = node.own | start_.rights_of(path);
             // A directory's own rule must not reach what lies below it.
@@ -229,6 +253,13 @@ class Learner {
             if (rule.fs.empty()) {
                 if (auto it = learned.find(rule.path); it != learned.end()) {
                     more = it->second.access;
+                    if (it->second.recursive && !rule.recursive) {
+                        // A learned directory rule covers what lies below.
+                        out_.report.push_back(rule.path +
+                                              ": the starting rule made recursive (a learned "
+                                              "directory rule covers what lies below it)");
+                        rule.recursive = true;
+                    }
                     learned.erase(it);
                 }
             } else if (auto it = filesystems.find(rule.fs); it != filesystems.end()) {
@@ -268,15 +299,24 @@ class Learner {
         if (in_.lost > 0)
             out_.report.push_back(
                 std::to_string(in_.lost) +
-                " accesses were not remembered (the container reached its bound of " +
-                std::to_string(CGFENCE_MAX_LEARNED_PER_CONTAINER) +
-                " distinct accesses): this profile is narrower than the workload");
+                " accesses were not remembered (the container's bound of " +
+                std::to_string(CGFENCE_MAX_LEARNED_PER_CONTAINER) + " distinct accesses, or the " +
+                std::to_string(CGFENCE_MAX_LEARNED) +
+                " of all learning containers, was reached): this profile is narrower than the "
+                "workload");
+        if (in_.walk_cut)
+            out_.report.push_back("the walk of the container's files was cut short (too many "
+                                  "files or levels): accesses below the cut count as gone");
     }
 
     const LearnInput &in_;
     StartRules start_;
     std::map<std::string, Node> nodes_;
-    std::map<std::string, std::string> collapsed_; // directory -> why
+    struct Collapse {
+        std::string why;
+        bool names_made = false; // else: most of it was used
+    };
+    std::map<std::string, Collapse> collapsed_; // directory -> why
     LearnedProfile out_;
 };
 

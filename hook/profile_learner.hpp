@@ -36,6 +36,7 @@ struct LearnInput {
     std::map<std::string, size_t> entries;      // directory -> how many entries it holds
     std::vector<std::string> not_found;         // accesses found nowhere: report lines
     uint64_t lost = 0;                          // accesses past the container's bound
+    bool walk_cut = false;                      // the index of the view is incomplete
 };
 
 struct LearnedProfile {
@@ -49,7 +50,9 @@ struct LearnedProfile {
 //    next container starts, so only a recursive rule on the directory covers
 //    them ("/" excepted: that would be the whole tree);
 //  - more than half of a directory's entries (at least two) were used, its
-//    used subdirectories counted only when they collapsed themselves.
+//    used subdirectories counted only when they collapsed themselves; a file
+//    written there keeps a rule of its own (w is not passed to the whole
+//    directory for one file), a directory where names were made too.
 // A rule's rights are the rights observed below it plus what the starting
 // profile gave its path, so nothing the starting profile allowed is lost.
 LearnedProfile learn_profile(const LearnInput &input);

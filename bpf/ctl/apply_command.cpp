@@ -9,6 +9,7 @@
 #include "help_text.hpp"
 #include "live_policy.hpp"
 #include "log.hpp"
+#include "policy_compiler.hpp"
 
 namespace cgfence::ctl {
 namespace {
@@ -59,6 +60,10 @@ int run_apply(const GlobalOptions &global, const ApplyOptions &options)
         profile = std::move(*loaded);
     }
     LiveChange change{profile ? &*profile : nullptr, parse_mode(options.mode)};
+    if (profile && !change.mode && kernel_mode(profile->mode) != record.value.mode)
+        log::warning("profile " + profile->name + " says mode " + mode_name(profile->mode) +
+                     "; the container keeps mode " + kernel_mode_name(record.value.mode) +
+                     " (add --mode " + mode_name(profile->mode) + " to change it)");
     auto changed = change_live_policy(maps, record, change);
     if (!changed) {
         log::error(changed.error().message());

@@ -2,7 +2,9 @@
 // running container, its records turned into paths in the container's view.
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <set>
 
 #include "commands.hpp"
@@ -63,19 +65,20 @@ Result<LearnInput> gather(const PinnedMaps &maps, const ContainerRecord &record,
             !per_instance_filesystem(*filesystem_name(a.detail.fs_magic)))
             devs.insert(a.dev);
     }
-    auto process = container_process(cgroup);
+    auto process = container_process(cgroup, recorded_view(record.value));
     if (!process)
         return process.error();
-    auto view = ContainerView::open_running(process->pid());
+    auto view = ContainerView::open_running(process->process.pid(), std::move(process->root));
     if (!view)
         return view.error();
     auto index = InodeIndex::build(*view, devs);
     if (!index)
         return index.error();
-    if (!process->alive())
+    if (!process->process.alive())
         return logic_error("read the files of container", record.value.id,
                            "its process exited meanwhile; try again");
     input.entries = index->entries();
+    input.walk_cut = index->cut();
 
     for (const LearnedAccess &a : *accesses) {
         const std::optional<std::string> fs = filesystem_name(a.detail.fs_magic);
@@ -101,20 +104,48 @@ Result<LearnInput> gather(const PinnedMaps &maps, const ContainerRecord &record,
     return input;
 }
 
-// Written next to its destination and renamed over it: a reader never sees half.
+// Written to a new file of its own next to the destination (never through a
+// name someone else made) and renamed over it: a reader never sees half, and
+// a failure leaves nothing behind.
 Status write_file(const std::string &path, const std::string &text)
 {
-    const std::string temporary = path + ".tmp";
-    {
-        std::ofstream out(temporary, std::ios::trunc);
-        if (!out || !(out << text) || !out.flush())
-            return system_error("write", temporary);
+    std::string temporary = path + ".XXXXXX";
+    UniqueFd fd(::mkostemp(temporary.data(), O_CLOEXEC));
+    if (!fd)
+        return system_error("create", temporary);
+    for (size_t done = 0; done < text.size();) {
+        const ssize_t n = ::write(fd.get(), text.data() + done, text.size() - done);
+        if (n < 0) {
+            const int err = errno;
+            ::unlink(temporary.c_str());
+            return system_error("write", temporary, err);
+        }
+        done += static_cast<size_t>(n);
     }
-    std::error_code ec;
-    std::filesystem::rename(temporary, path, ec);
-    if (ec)
-        return system_error("rename to", path, ec.value());
+    if (::fchmod(fd.get(), 0644) != 0 || ::fsync(fd.get()) != 0 ||
+        ::rename(temporary.c_str(), path.c_str()) != 0) {
+        const int err = errno;
+        ::unlink(temporary.c_str());
+        return system_error("write", path, err);
+    }
     return {};
+}
+
+// Names come from the container's files: control characters are shown
+// escaped, so a crafted name cannot drive the admin's terminal.
+std::string printable(const std::string &text)
+{
+    std::string out;
+    for (const unsigned char c : text) {
+        if (c < 0x20 || c == 0x7f) {
+            char escaped[8];
+            std::snprintf(escaped, sizeof(escaped), "\\x%02x", c);
+            out += escaped;
+        } else {
+            out += static_cast<char>(c);
+        }
+    }
+    return out;
 }
 
 int run_learn(const GlobalOptions &global, const LearnOptions &options)
@@ -146,7 +177,7 @@ int run_learn(const GlobalOptions &global, const LearnOptions &options)
     if (!check.errors.empty())
         return exit_code::failed;
     for (const std::string &line : learned.report)
-        std::fprintf(stderr, "learn: %s\n", line.c_str());
+        std::fprintf(stderr, "learn: %s\n", printable(line).c_str());
     if (options.output.empty()) {
         std::fputs(text.c_str(), stdout);
         return exit_code::ok;
@@ -156,7 +187,7 @@ int run_learn(const GlobalOptions &global, const LearnOptions &options)
         return exit_code::failed;
     }
     std::fprintf(stderr, "learn: %zu rules written to %s\n", learned.profile.rules.size(),
-                 options.output.c_str());
+                 printable(options.output).c_str());
     return exit_code::ok;
 }
 

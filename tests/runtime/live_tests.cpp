@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "checks.hpp"
+#include "container_cgroup.hpp"
 #include "learned.hpp"
 #include "profile.hpp"
 #include "skip.hpp"
@@ -196,10 +197,109 @@ TEST_CASE("apply: bad input is refused with a reason, and the policy stays as it
     CHECK(policy_text(*after) == policy_text(*before));
     CHECK(std::string(only_record(maps).value.profile) == "probe");
 
+    // A teardown interrupted after the policy went (the record is left):
+    // nothing is revived.
+    REQUIRE(withdraw_policy(maps, cgroup).ok());
+    const Finished unregistered =
+        fence.cgfencectl({"apply", container.id(), "probe", "--profile-dir", dir});
+    CHECK(unregistered.status == 1);
+    CHECK(missing_words(unregistered.err, {"no longer registered"}) == "");
+    CHECK_FALSE(*has_policy(maps, cgroup));
+
     // Gone: nothing is revived.
     CHECK(summary(container.stop_and_delete()) == "exit 0");
     CHECK(fence.cgfencectl({"apply", container.id(), "probe", "--profile-dir", dir}).status == 1);
     check_no_entries(maps);
+}
+
+namespace {
+
+// A bundle whose process may chroot (runc spec's default capabilities do not
+// include it), with a busybox at /jail/bin.
+void allow_chroot_into_jail(Bundle &bundle)
+{
+    for (const char *set : {"bounding", "effective", "permitted"})
+        bundle.config["process"]["capabilities"][set].push_back("CAP_SYS_CHROOT");
+    fs::create_directories(bundle.rootfs() / "jail/bin");
+    fs::create_directories(bundle.rootfs() / "jail/etc");
+    fs::copy_file(bundle.rootfs() / "bin/busybox", bundle.rootfs() / "jail/bin/busybox");
+}
+
+} // namespace
+
+TEST_CASE("apply and profile learn look only through a process with the container's own view")
+{
+    // Every process of this container chrooted into /jail: none has the view
+    // the container started with, so neither resolves paths in a view the
+    // container chose (where /etc could be any inode).
+    Fence fence("apply-view");
+    fence.write_profile("probe", probe_profile());
+    Bundle bundle;
+    allow_chroot_into_jail(bundle);
+    bundle.annotate(kProfileAnnotation, "probe")
+        .hook(fence.hook(), {"prestart", "poststop"})
+        .args({"sh", "-c",
+               "chroot /jail /bin/busybox sleep 1000 & exec chroot /jail /bin/busybox sleep 1001"});
+    bundle.write();
+    OciContainer container(Runtime::runc, bundle, "apply-view");
+    start(container);
+    const PinnedMaps maps = fence.maps();
+    const uint64_t cgroup = cgroup_id_of(container.pid());
+    // Both processes chrooted (inside /jail there is no /jail).
+    REQUIRE(wait_until([&] {
+        auto path = unified_cgroup_path(std::to_string(container.pid()));
+        auto mount = cgroup2_mount_point();
+        if (!path || !mount)
+            return false;
+        std::istringstream pids(read_text(fs::path(*mount + *path) / "cgroup.procs"));
+        int count = 0;
+        bool jailed = true;
+        for (std::string pid; pids >> pid; count++)
+            jailed = jailed && !fs::exists("/proc/" + pid + "/root/jail");
+        return count == 2 && jailed;
+    }));
+    auto before = read_policy(maps, cgroup);
+    REQUIRE(before.ok());
+    const std::string dir = fence.profile_dir();
+    for (const std::vector<std::string> &command :
+         {std::vector<std::string>{"apply", container.id(), "probe", "--profile-dir", dir},
+          std::vector<std::string>{"profile", "learn", container.id(), "--profile-dir", dir}}) {
+        const Finished refused = fence.cgfencectl(command);
+        CHECK(refused.status == 1);
+        CHECK(missing_words(refused.err, {"none has the container's view"}) == "");
+    }
+    auto after = read_policy(maps, cgroup);
+    REQUIRE(after.ok());
+    CHECK(policy_text(*after) == policy_text(*before));
+    CHECK(summary(container.stop_and_delete()) == "exit 0");
+}
+
+TEST_CASE("apply resolves paths through the process that has the container's view, not a chrooted "
+          "one")
+{
+    Fence fence("apply-view-mixed");
+    fence.write_profile("probe", probe_profile());
+    Bundle bundle;
+    allow_chroot_into_jail(bundle);
+    // The chrooted process starts first: the lower pid.
+    bundle.annotate(kProfileAnnotation, "probe")
+        .hook(fence.hook(), {"prestart", "poststop"})
+        .args({"sh", "-c", "chroot /jail /bin/busybox sleep 1000 & exec sleep 1001"});
+    bundle.write();
+    OciContainer container(Runtime::runc, bundle, "apply-view-mixed");
+    start(container);
+    const PinnedMaps maps = fence.maps();
+    const uint64_t cgroup = cgroup_id_of(container.pid());
+    CHECK(fence.cgfencectl({"apply", container.id(), "probe", "--profile-dir", fence.profile_dir()})
+              .status == 0);
+    auto after = read_policy(maps, cgroup);
+    REQUIRE(after.ok());
+    const std::string mountinfo = mountinfo_inside(container);
+    CHECK(rule_text(*after, key_inside(container, "/etc", mountinfo)) == "r");
+    CHECK(
+        rule_text(*after, PolicyKey{CGFENCE_KEY_INODE, key_inside(container, "/etc", mountinfo).dev,
+                                    key_of(bundle.rootfs() / "jail/etc").ino}) == "absent");
+    CHECK(summary(container.stop_and_delete()) == "exit 0");
 }
 
 namespace {

@@ -67,7 +67,10 @@ bool kill_and_reap(pid_t pid, int pidfd, int *status)
 {
     ::kill(pid, SIGKILL);
     pollfd ended{pidfd, POLLIN, 0};
-    if (::poll(&ended, 1, kEndAfterKillMs) == 0)
+    int ready = 0;
+    while ((ready = ::poll(&ended, 1, kEndAfterKillMs)) < 0 && errno == EINTR) {
+    }
+    if (ready == 0)
         return false;
     while (::waitpid(pid, status, 0) < 0 && errno == EINTR) {
     }

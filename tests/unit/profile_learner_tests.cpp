@@ -76,6 +76,34 @@ TEST_CASE("learn: most of a directory used becomes one recursive rule with the u
     CHECK(reported(out, "/srv: one recursive rule, rx: 3 of its 4 entries were used"));
 }
 
+TEST_CASE("learn: a file written in a mostly used directory keeps its own rule; w is not passed on")
+{
+    LearnInput in = with_start(R"({"default": "deny"})");
+    in.observed = {{"/srv/a", false, R}, {"/srv/b", false, R}, {"/srv/log", false, R | W}};
+    in.entries = {{"/srv", 4}};
+    CHECK(rules_text(learn_profile(in).profile) == "/srv r\n/srv/log rw\n");
+}
+
+TEST_CASE("learn: a directory where names were made keeps its rule inside a mostly used one")
+{
+    LearnInput in = with_start(R"({"default": "deny"})");
+    in.observed = {{"/app/a", false, R}, {"/app/b", false, R}, {"/app/cache", true, W}};
+    in.gone = {{"/app/cache", "tmp", R | W}};
+    in.entries = {{"/app", 3}, {"/app/cache", 0}};
+    CHECK(rules_text(learn_profile(in).profile) == "/app r\n/app/cache rw\n");
+}
+
+TEST_CASE("learn: a starting non-recursive rule on a collapsed directory becomes recursive")
+{
+    LearnInput in = with_start(
+        R"({"default": "deny", "rules": [{"path": "/data", "access": "r", "recursive": false}]})");
+    in.observed = {{"/data/x", false, R}, {"/data/y", false, R}};
+    in.entries = {{"/data", 3}};
+    const LearnedProfile out = learn_profile(in);
+    CHECK(rules_text(out.profile) == "/data r\n");
+    CHECK(reported(out, "/data: the starting rule made recursive"));
+}
+
 TEST_CASE("learn: half of a directory, or one entry of it, stays file rules")
 {
     LearnInput in = with_start(R"({"default": "deny"})");

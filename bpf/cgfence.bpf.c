@@ -4,9 +4,11 @@
  *
  * A container is a registered cgroup v2 id in `policies`; its value is the
  * container's own inner map: its settings and its rules keyed by (dev, ino) or
- * by filesystem magic. A task is confined when its cgroup or one of its
- * ancestors is registered. Every decision walks from the object's dentry
- * towards its root, and the nearest rule wins.
+ * by filesystem magic. A task is confined when it carries a container's mark
+ * (`marks`): it gets one at its first exec inside a registered cgroup (or a
+ * descendant), keeps it wherever it moves, and hands it to every task it
+ * creates. Every decision walks from the object's dentry towards its root,
+ * and the nearest rule wins.
  *
  * Every early "return ret" below is a deliberate allow-or-pass-through: it
  * either leaves a task that no container owns alone, or hands back the verdict
@@ -22,6 +24,8 @@
 #include "cgfence_abi.h"
 
 #define EPERM 1
+#define EAGAIN 11
+#define ENOMEM 12
 #define EACCES 13
 #define PROT_EXEC 0x4
 #define FMODE_READ 0x1
@@ -29,6 +33,7 @@
 /* In f_flags, not f_mode: stable uapi-side value since 2.6. */
 #define __FMODE_EXEC 0x20
 #define OVERLAYFS_SUPER_MAGIC 0x794c7630
+#define CGROUP2_SUPER_MAGIC 0x63677270
 /* d_flags bit, 0x20 from 2.6 to 7.x (an enum bit since 6.14, same value). */
 #define DCACHE_DISCONNECTED 0x20
 
@@ -45,6 +50,14 @@ extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
  */
 const volatile __u64 cgfence_build_stamp = CGFENCE_BUILD_STAMP;
 
+/*
+ * Where the tasks' marks live, set by the loader from the kernel's BTF
+ * (bpf/mark_store.cpp): true, task storage; false, `marks` is a hash keyed
+ * by the task's address. The branch not taken is dead code the verifier
+ * removes, so a 5.10 kernel never sees the task storage helpers.
+ */
+const volatile __u8 marks_in_task_storage = 1; /* 0 or 1: the C++ skeleton has no _Bool */
+
 struct policy_inner {
     __uint(type, BPF_MAP_TYPE_HASH);
     __uint(max_entries, 1); /* each container's map is sized by its writer */
@@ -60,16 +73,29 @@ struct {
     __array(values, struct policy_inner);
 } policies SEC(".maps");
 
+/*
+ * The confined tasks' marks. Declared as task storage; where the loader
+ * chooses the hash instead it creates that map itself (key: the task's
+ * address, CGFENCE_MAX_MARKED_TASKS entries) and hands it to libbpf.
+ */
+struct {
+    __uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+    __uint(map_flags, BPF_F_NO_PREALLOC);
+    __type(key, int);
+    __type(value, struct cgfence_task_mark);
+} marks SEC(".maps");
+
+/* Keyed by container; key 0 is the orphans' (orphan_settings): one more. */
 struct {
     __uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-    __uint(max_entries, CGFENCE_MAX_CONTAINERS);
+    __uint(max_entries, CGFENCE_MAX_CONTAINERS + 1);
     __type(key, __u64);
     __type(value, struct cgfence_counters);
 } counters SEC(".maps");
 
 struct {
     __uint(type, BPF_MAP_TYPE_HASH);
-    __uint(max_entries, CGFENCE_MAX_CONTAINERS);
+    __uint(max_entries, CGFENCE_MAX_CONTAINERS + 1);
     __type(key, __u64);
     __type(value, struct cgfence_ratelimit);
 } ratelimits SEC(".maps");
@@ -116,12 +142,92 @@ struct cgfence_settings fail_closed_settings = {
     .deep_access = 0,
 };
 
+/*
+ * An orphan: a confined task whose container's policy is gone (torn down or
+ * collected while the task lived on outside the container's cgroup). It
+ * keeps its mark, so it is still confined: to nothing. Fail closed, deny
+ * everything, with a few records a second (counted under key 0).
+ */
+struct cgfence_settings orphan_settings = {
+    .mode = CGFENCE_MODE_ENFORCE,
+    .default_access = 0,
+    .deep_access = 0,
+    .events_per_sec = 10,
+    .events_burst = 20,
+};
+
 /* The container that owns the current task. */
 struct container {
-    __u64 cgroup_id;
-    void *rules;
+    __u64 cgroup_id; /* the container: its registered cgroup id */
+    __u64 account;   /* key of its counters and rate limiter: cgroup_id, 0 for an orphan */
+    void *rules;     /* its inner map; NULL for an orphan */
     struct cgfence_settings *settings;
+    __u8 origin; /* CGFENCE_ORIGIN_* of the task */
 };
+
+/* The mark of `task`; NULL: the task is not confined. */
+static __always_inline struct cgfence_task_mark *mark_of(struct task_struct *task)
+{
+    if (marks_in_task_storage)
+        return bpf_task_storage_get(&marks, task, 0, 0);
+    __u64 key = (__u64)task;
+
+    return bpf_map_lookup_elem(&marks, &key);
+}
+
+static __always_inline struct cgfence_task_mark *current_mark(void)
+{
+    if (marks_in_task_storage)
+        return bpf_task_storage_get(&marks, bpf_get_current_task_btf(), 0, 0);
+    __u64 key = bpf_get_current_task();
+
+    return bpf_map_lookup_elem(&marks, &key);
+}
+
+/* Gives `task` (a new task, or the current one) the mark `mark`; false when there is no room. */
+static __always_inline bool set_mark(struct task_struct *task, struct cgfence_task_mark *mark)
+{
+    if (marks_in_task_storage)
+        return bpf_task_storage_get(&marks, task, mark, BPF_LOCAL_STORAGE_GET_F_CREATE) != NULL;
+    __u64 key = (__u64)task;
+
+    return bpf_map_update_elem(&marks, &key, mark, BPF_ANY) == 0;
+}
+
+/* The container of a task marked `mark`, with its policy, or an orphan's. */
+static __always_inline void load_container(struct container *c,
+                                           const struct cgfence_task_mark *mark)
+{
+    c->cgroup_id = mark->container;
+    c->origin = mark->origin;
+    c->account = c->cgroup_id;
+    c->rules = bpf_map_lookup_elem(&policies, &c->cgroup_id);
+    if (!c->rules) {
+        c->account = 0;
+        c->settings = &orphan_settings;
+        return;
+    }
+    struct cgfence_policy_key key = {.kind = CGFENCE_KEY_SETTINGS};
+
+    c->settings = bpf_map_lookup_elem(c->rules, &key);
+    if (!c->settings)
+        c->settings = &fail_closed_settings;
+}
+
+/*
+ * The container of the current task; false when it carries no mark: it is
+ * not confined (a host task, or the runtime's own task in a container's
+ * cgroup before its exec).
+ */
+static __always_inline bool confined(struct container *c)
+{
+    struct cgfence_task_mark *mark = current_mark();
+
+    if (!mark)
+        return false;
+    load_container(c, mark);
+    return true;
+}
 
 static __always_inline __u64 ancestor_cgroup_id(struct cgroup *cgrp, int level)
 {
@@ -139,54 +245,28 @@ static __always_inline __u64 ancestor_cgroup_id(struct cgroup *cgrp, int level)
 }
 
 /*
- * Checks the task's cgroup ancestors from level 1 down to its own level (at
- * most CGFENCE_MAX_CGROUP_LEVEL, the deepest level the hook registers), so a
- * process in any descendant cgroup of a container is found however deep it
- * went. The outermost registered ancestor wins: a nested registration cannot
- * loosen the policy of the container it sits in. A task outside containers at
- * level L costs L lookups. (bpf_get_current_ancestor_cgroup_id would do the
- * reads in one call, but 5.10 does not give it to LSM programs.)
+ * The registered container whose cgroup holds the current task: the
+ * outermost registered cgroup among its own and its ancestors, checked from
+ * level 1 down to the task's own (at most CGFENCE_MAX_CGROUP_LEVEL, the
+ * deepest level the hook registers), so a task in any descendant cgroup is
+ * found however deep it went. Outermost: a nested registration cannot loosen
+ * the policy of the container it sits in. Asked only where a task has no mark
+ * (its exec, the exec window's checks): L lookups for a task at level L.
+ * (bpf_get_current_ancestor_cgroup_id would do the reads in one call, but
+ * 5.10 does not give it to LSM programs.)
  */
-static __always_inline bool find_container(struct container *c)
+static __always_inline bool registered_cgroup(__u64 *id)
 {
     struct task_struct *task = (void *)bpf_get_current_task();
     struct cgroup *cgrp = BPF_CORE_READ(task, cgroups, dfl_cgrp);
     int level = BPF_CORE_READ(cgrp, level);
-    void *rules = NULL;
-    __u64 id = 0;
 
     for (int i = 1; i <= CGFENCE_MAX_CGROUP_LEVEL && i <= level; i++) {
-        id = ancestor_cgroup_id(cgrp, i);
-        rules = bpf_map_lookup_elem(&policies, &id);
-        if (rules)
-            break;
+        *id = ancestor_cgroup_id(cgrp, i);
+        if (bpf_map_lookup_elem(&policies, id))
+            return true;
     }
-    if (!rules)
-        return false; /* no registered ancestor: not confined */
-    struct cgfence_policy_key key = {.kind = CGFENCE_KEY_SETTINGS};
-
-    c->cgroup_id = id;
-    c->rules = rules;
-    c->settings = bpf_map_lookup_elem(rules, &key);
-    if (!c->settings)
-        c->settings = &fail_closed_settings;
-    return true;
-}
-
-/*
- * The container of the current task, ready to judge; false when no container
- * owns the task or its policy does not hold yet.
- *
- * The policy takes hold at the container's first exec: the runtime's init
- * (exec fifo, masked paths, pivot_root) runs in the container's cgroup between
- * prestart and that exec, and none of the container's own code runs before it.
- * bprm_check arms the container before it judges that exec.
- */
-static __always_inline bool confined(struct container *c)
-{
-    if (!find_container(c))
-        return false;
-    return !(c->settings->flags & CGFENCE_SETTINGS_ARM_ON_EXEC) || c->settings->armed;
+    return false;
 }
 
 /* overlayfs works on its layers under its mounter's credentials. */
@@ -235,6 +315,11 @@ static __always_inline struct walk_result walk(struct container *c, struct dentr
     struct dentry *object = dentry;
     __u8 flags = 0;
 
+    if (!c->rules) {
+        /* An orphan (see orphan_settings): no rule, nothing granted. */
+        w.by_default = 1;
+        return w;
+    }
     for (int depth = 0; depth < CGFENCE_MAX_WALK_DEPTH; depth++) {
         struct inode *inode = dentry->d_inode; /* NULL: a negative dentry */
 
@@ -306,7 +391,7 @@ static __always_inline struct walk_result walk(struct container *c, struct dentr
 
 static __always_inline bool take_event_token(struct container *c)
 {
-    struct cgfence_ratelimit *rl = bpf_map_lookup_elem(&ratelimits, &c->cgroup_id);
+    struct cgfence_ratelimit *rl = bpf_map_lookup_elem(&ratelimits, &c->account);
 
     if (!rl)
         return false; /* the writer creates it; without it, count the loss */
@@ -361,6 +446,7 @@ static __always_inline struct cgfence_event *start_report(struct container *c,
     e->hook = hook;
     e->verdict = verdict;
     e->mode = c->settings->mode;
+    e->origin = c->origin;
     __builtin_memset(e->reserved, 0, sizeof(e->reserved));
     bpf_get_current_comm(e->comm, sizeof(e->comm));
     if (n)
@@ -449,7 +535,7 @@ static __always_inline __u8 granted_by(struct container *c, struct walk_result w
 static __always_inline int verdict(struct container *c, struct dentry *dentry, __u8 wanted,
                                    struct walk_result w, __u8 hook)
 {
-    struct cgfence_counters *n = bpf_map_lookup_elem(&counters, &c->cgroup_id);
+    struct cgfence_counters *n = bpf_map_lookup_elem(&counters, &c->account);
     __u8 mode = c->settings->mode;
     __u8 granted = granted_by(c, w);
 
@@ -474,6 +560,88 @@ static __always_inline int judge_dentry(struct container *c, struct dentry *dent
                                         __u8 hook)
 {
     return verdict(c, dentry, wanted, walk(c, dentry, 0), hook);
+}
+
+/*
+ * The built-in refusals (self-protection, leaving the container, the exec
+ * window), whatever the profile says and in every mode: EPERM, counted and
+ * reported as a denial. Tampering is never audit-only.
+ */
+static __always_inline void count_refusal(struct container *c, __u8 wanted, __u8 hook,
+                                          const void *name, __u32 dev, __u64 ino, bool quiet)
+{
+    struct cgfence_counters *n = bpf_map_lookup_elem(&counters, &c->account);
+
+    if (n) {
+        n->decisions++;
+        n->denied++;
+    }
+    if (quiet)
+        return;
+    struct cgfence_event *e = start_report(c, n, wanted, 0, hook, CGFENCE_VERDICT_DENIED);
+
+    if (!e)
+        return;
+    e->dev = dev;
+    e->ino = ino;
+    if (bpf_probe_read_kernel_str(e->name, sizeof(e->name), name) < 0)
+        e->name[0] = 0;
+    bpf_ringbuf_submit(e, 0);
+}
+
+static __always_inline int refuse_tampering(struct container *c, __u8 wanted, __u8 hook,
+                                            const void *name, __u32 dev, __u64 ino)
+{
+    count_refusal(c, wanted, hook, name, dev, ino, false);
+    return -EPERM;
+}
+
+static __always_inline bool has_prefix(const char name[16], const char *prefix, int length)
+{
+    for (int i = 0; i < length && i < 16; i++)
+        if (name[i] != prefix[i])
+            return false;
+    return true;
+}
+
+/*
+ * Leaving the container's cgroup. A confined task may not move itself or
+ * another task out of its container's cgroup subtree by writing a pid to
+ * cgroup.procs or cgroup.threads of a cgroup v2 directory outside it (built
+ * in, whatever the profile, in every mode). `dentry` is such a file of a
+ * directory that is neither the container's cgroup nor below it (a cgroup
+ * directory's inode number is its cgroup id); a tree deeper than the walk
+ * bound counts as outside. clone3(CLONE_INTO_CGROUP) and cgroup v1 moves reach
+ * no LSM hook: there, the task's mark is the guarantee (it is judged as its
+ * container's wherever it runs).
+ */
+static __always_inline bool leaves_container(struct container *c, struct dentry *dentry)
+{
+    if (dentry->d_sb->s_magic != CGROUP2_SUPER_MAGIC)
+        return false;
+    char name[16] = {};
+
+    if (bpf_probe_read_kernel_str(name, sizeof(name), dentry->d_name.name) < 0)
+        return true; /* an unreadable name of a cgroup file: fail closed */
+    if (!has_prefix(name, "cgroup.procs", sizeof("cgroup.procs")) &&
+        !has_prefix(name, "cgroup.threads", sizeof("cgroup.threads")))
+        return false;
+    struct dentry *dir = dentry->d_parent;
+    bool inside = false;
+
+    for (int depth = 0; depth < CGFENCE_MAX_WALK_DEPTH; depth++) {
+        struct inode *inode = dir->d_inode;
+        struct dentry *parent = dir->d_parent;
+
+        if (inode && inode->i_ino == c->cgroup_id) {
+            inside = true;
+            break;
+        }
+        if (parent == dir)
+            break;
+        dir = parent;
+    }
+    return !inside;
 }
 
 /*
@@ -528,18 +696,70 @@ int BPF_PROG(cgfence_file_open, struct file *file, int ret)
     }
     if (!wanted)
         return 0; /* an open for neither read nor write grants nothing */
+    if ((wanted & CGFENCE_ACCESS_WRITE) && leaves_container(&c, file->f_path.dentry))
+        return refuse_tampering(&c, wanted, CGFENCE_HOOK_FILE_OPEN,
+                                file->f_path.dentry->d_name.name, file->f_path.dentry->d_sb->s_dev,
+                                file->f_inode->i_ino);
     return judge_file(&c, file, wanted, CGFENCE_HOOK_FILE_OPEN);
 }
 
+/*
+ * Marks the current task, found in the registered cgroup `container` (or
+ * below it), as that container's; NULL when the mark finds no room. The
+ * container's first task to arm is its init's exec; every later one comes
+ * in by an exec from outside.
+ */
+static __always_inline struct cgfence_task_mark *arm_current(__u64 container)
+{
+    struct cgfence_task_mark mark = {.container = container, .origin = CGFENCE_ORIGIN_EXEC};
+    struct cgfence_ratelimit *state = bpf_map_lookup_elem(&ratelimits, &container);
+
+    /* Racy between CPUs: an init and an exec at once does not happen. */
+    if (state && !state->armed_ns) {
+        state->armed_ns = bpf_ktime_get_ns();
+        mark.origin = CGFENCE_ORIGIN_INIT;
+    }
+    if (marks_in_task_storage) {
+        struct task_struct *task = bpf_get_current_task_btf();
+
+        if (!set_mark(task, &mark))
+            return NULL;
+        return mark_of(task);
+    }
+    __u64 key = bpf_get_current_task();
+
+    if (bpf_map_update_elem(&marks, &key, &mark, BPF_ANY) != 0)
+        return NULL;
+    return bpf_map_lookup_elem(&marks, &key);
+}
+
+/*
+ * The exec that arms a task: the first exec of a task without a mark whose
+ * cgroup is (inside) a registered container's. Before it the task is the
+ * runtime's (runc or crun init, exec set-up) and is never judged; from here
+ * on, before the new program runs a single instruction, it is the
+ * container's, wherever it goes. An exec that fails after this point (the
+ * verdict below, a bad binary) leaves the task armed: earlier, never later.
+ */
 SEC("lsm/bprm_check_security")
 int BPF_PROG(cgfence_bprm_check, struct linux_binprm *bprm, int ret)
 {
     struct container c;
 
-    if (ret || !find_container(&c))
+    if (ret)
         return ret;
-    if ((c.settings->flags & CGFENCE_SETTINGS_ARM_ON_EXEC) && !c.settings->armed)
-        c.settings->armed = 1; /* the container's first exec: its policy holds from here */
+    struct cgfence_task_mark *mark = current_mark();
+
+    if (!mark) {
+        __u64 container = 0;
+
+        if (!registered_cgroup(&container))
+            return ret; /* a task no container owns execs: never judged */
+        mark = arm_current(container);
+        if (!mark)
+            return -ENOMEM; /* fail closed: no exec into a container without its mark */
+    }
+    load_container(&c, mark);
     return judge_file(&c, bprm->file, CGFENCE_ACCESS_EXEC, CGFENCE_HOOK_BPRM_CHECK);
 }
 
@@ -574,37 +794,8 @@ int BPF_PROG(cgfence_file_mprotect, struct vm_area_struct *vma, unsigned long re
  * capabilities, gets no fd to cgfence's maps or programs (by id, by pin, or any
  * other way the kernel hands one out), cannot open a BPF link by id, detach or
  * replace one (links cannot be told apart at lsm/bpf, so this holds for every
- * link), and cannot unpin, rename or change what cgfence pinned. Refused with
- * EPERM, counted and reported as a denial: tampering is never audit-only.
+ * link), and cannot unpin, rename or change what cgfence pinned.
  */
-static __always_inline int refuse_tampering(struct container *c, __u8 wanted, __u8 hook,
-                                            const void *name, __u32 dev, __u64 ino)
-{
-    struct cgfence_counters *n = bpf_map_lookup_elem(&counters, &c->cgroup_id);
-
-    if (n) {
-        n->decisions++;
-        n->denied++;
-    }
-    struct cgfence_event *e = start_report(c, n, wanted, 0, hook, CGFENCE_VERDICT_DENIED);
-
-    if (!e)
-        return -EPERM;
-    e->dev = dev;
-    e->ino = ino;
-    if (bpf_probe_read_kernel_str(e->name, sizeof(e->name), name) < 0)
-        e->name[0] = 0;
-    bpf_ringbuf_submit(e, 0);
-    return -EPERM;
-}
-
-static __always_inline bool has_prefix(const char name[16], const char *prefix, int length)
-{
-    for (int i = 0; i < length && i < 16; i++)
-        if (name[i] != prefix[i])
-            return false;
-    return true;
-}
 
 /* The per-container policy maps are named so by their writer (bpf/policy.cpp). */
 #define POLICY_MAP_NAME "cgfence_policy"
@@ -617,7 +808,7 @@ static __always_inline bool cgfence_map(struct bpf_map *map)
 
     if (m == (void *)&policies || m == (void *)&counters || m == (void *)&ratelimits ||
         m == (void *)&events || m == (void *)&records || m == (void *)&meta ||
-        m == (void *)&learned)
+        m == (void *)&learned || m == (void *)&marks)
         return true;
     bpf_core_read(name, sizeof(name), &map->name);
     return has_prefix(name, POLICY_MAP_NAME, sizeof(POLICY_MAP_NAME));
@@ -915,4 +1106,135 @@ int BPF_PROG(cgfence_inode_remove_acl_d1, void *idmap, struct dentry *dentry, co
              int ret)
 {
     return judge_change(dentry, ret, CGFENCE_HOOK_INODE_REMOVE_ACL);
+}
+
+/*
+ * Marks follow the task: every task a confined task creates (process,
+ * thread, io_uring worker) is its container's from birth, before it runs.
+ * Runs in the parent. A child whose mark finds no room is not created
+ * (ENOMEM): it would run unconfined.
+ */
+SEC("lsm/task_alloc")
+int BPF_PROG(cgfence_task_alloc, struct task_struct *task, unsigned long clone_flags, int ret)
+{
+    if (ret)
+        return ret;
+    struct cgfence_task_mark *parent = current_mark();
+
+    if (parent) {
+        struct cgfence_task_mark mark = *parent;
+
+        if (set_mark(task, &mark))
+            return 0;
+        struct container c;
+
+        load_container(&c, &mark);
+        count_refusal(&c, CGFENCE_ACCESS_WRITE, CGFENCE_HOOK_TASK_ALLOC, task->comm, 0, 0, false);
+        return -ENOMEM;
+    }
+    if (marks_in_task_storage)
+        return 0; /* a new task's storage is empty */
+    /*
+     * The hash: a freed task whose slot could not be emptied (a delete fails
+     * only when the map is busy on this CPU) left its mark at this address;
+     * the new task is not its heir. Not emptied now: no fork, rather than a
+     * host task confined by a stranger's mark.
+     */
+    __u64 key = (__u64)task;
+
+    if (bpf_map_lookup_elem(&marks, &key) && bpf_map_delete_elem(&marks, &key) != 0)
+        return -EAGAIN;
+    return 0;
+}
+
+/* The hash's slot of a task being freed (task storage frees its own). */
+SEC("lsm/task_free")
+int BPF_PROG(cgfence_task_free, struct task_struct *task)
+{
+    if (marks_in_task_storage)
+        return 0;
+    __u64 key = (__u64)task;
+
+    bpf_map_delete_elem(&marks, &key);
+    return 0;
+}
+
+#define PTRACE_MODE_ATTACH 0x02
+#define PTRACE_MODE_NOAUDIT 0x04
+
+/*
+ * Other tasks' insides. A confined task may ptrace, read or write the
+ * memory of (/proc/PID/mem, process_vm_readv/writev), take the fds of
+ * (pidfd_getfd, /proc/PID/fd), or reach the root, cwd, environment and
+ * namespaces of (/proc/PID/root, /proc/PID/ns/...) only tasks of its own
+ * container: all of those pass __ptrace_may_access, whose LSM hook this is.
+ * So a runtime's exec helper in the container's cgroup before its exec (no
+ * mark yet, maybe still in the host's mount namespace) and the host's tasks
+ * stay out of its reach. Built in, every mode. The kernel's own probes
+ * (PTRACE_MODE_NOAUDIT: /proc/PID/stat fields) are refused without a record.
+ */
+SEC("lsm/ptrace_access_check")
+int BPF_PROG(cgfence_ptrace_access_check, struct task_struct *child, unsigned int mode, int ret)
+{
+    struct container c;
+
+    if (ret || !confined(&c))
+        return ret;
+    struct cgfence_task_mark *target = mark_of(child);
+
+    if (target && target->container == c.cgroup_id)
+        return 0;
+    __u8 wanted = CGFENCE_ACCESS_READ | (mode & PTRACE_MODE_ATTACH ? CGFENCE_ACCESS_WRITE : 0);
+
+    count_refusal(&c, wanted, CGFENCE_HOOK_PTRACE, child->comm, 0, child->pid,
+                  mode & PTRACE_MODE_NOAUDIT);
+    return -EPERM;
+}
+
+/* PTRACE_TRACEME: a task asks its parent to trace it; a confined parent gets only its own. */
+SEC("lsm/ptrace_traceme")
+int BPF_PROG(cgfence_ptrace_traceme, struct task_struct *parent, int ret)
+{
+    if (ret)
+        return ret;
+    struct cgfence_task_mark *tracer = mark_of(parent);
+
+    if (!tracer)
+        return ret; /* an unconfined tracer: the host may debug a container */
+    struct cgfence_task_mark *self = current_mark();
+
+    if (self && self->container == tracer->container)
+        return 0;
+    struct cgfence_task_mark as_tracer = *tracer;
+    struct container c;
+
+    load_container(&c, &as_tracer);
+    return refuse_tampering(&c, CGFENCE_ACCESS_READ | CGFENCE_ACCESS_WRITE, CGFENCE_HOOK_TRACEME,
+                            parent->comm, 0, parent->pid);
+}
+
+/*
+ * The exec window. A task in a container's cgroup without a mark is the
+ * runtime's, on its way to exec the command it was asked for (runc or crun
+ * exec set-up); it is never judged. It receives no file descriptor
+ * (SCM_RIGHTS, pidfd_getfd, seccomp's addfd), so no task of the container
+ * can hand it something to open or run on its behalf. Built in, every mode.
+ */
+SEC("lsm/file_receive")
+int BPF_PROG(cgfence_file_receive, struct file *file, int ret)
+{
+    if (ret || current_mark())
+        return ret; /* a confined task may be given what its sender could open */
+    __u64 container = 0;
+
+    if (!registered_cgroup(&container))
+        return ret; /* a task no container owns */
+    struct cgfence_task_mark window = {.container = container, .origin = CGFENCE_ORIGIN_EXEC};
+    struct container c;
+
+    load_container(&c, &window);
+    struct dentry *dentry = file->f_path.dentry;
+
+    return refuse_tampering(&c, CGFENCE_ACCESS_READ, CGFENCE_HOOK_FILE_RECEIVE, dentry->d_name.name,
+                            dentry->d_sb->s_dev, file->f_inode->i_ino);
 }

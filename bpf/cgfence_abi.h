@@ -22,7 +22,7 @@ typedef uint32_t cgf_u32;
 typedef uint64_t cgf_u64;
 #endif
 
-#define CGFENCE_ABI_VERSION 3
+#define CGFENCE_ABI_VERSION 4
 
 /* Capacities. The policies outer map holds one inner map per container. */
 #define CGFENCE_MAX_CONTAINERS 4096
@@ -36,6 +36,12 @@ typedef uint64_t cgf_u64;
  */
 #define CGFENCE_MAX_LEARNED 65536
 #define CGFENCE_MAX_LEARNED_PER_CONTAINER 8192
+/*
+ * Where task storage cannot hold the tasks' marks (cgfence_task_mark), a hash
+ * keyed by task holds them: at most this many confined tasks (threads) at
+ * once. A confined task whose child's mark finds no room cannot fork (ENOMEM).
+ */
+#define CGFENCE_MAX_MARKED_TASKS 262144
 
 #define CGFENCE_COMM_LEN 16
 #define CGFENCE_NAME_LEN 64
@@ -43,9 +49,13 @@ typedef uint64_t cgf_u64;
 /*
  * Bounds of the kernel's walks (see README "Walk bounds"):
  * - cgroup levels: a container may be registered at cgroup level 1 to
- *   CGFENCE_MAX_CGROUP_LEVEL; the hook refuses deeper ones. The program checks
- *   every ancestor level of the task's cgroup from 1 up to that bound, so a
- *   process in any descendant cgroup (at any depth) is found.
+ *   CGFENCE_MAX_CGROUP_LEVEL; the hook refuses deeper ones. At an exec of a
+ *   task not yet marked, the program checks every ancestor level of the
+ *   task's cgroup from 1 up to that bound, so a task execing in any
+ *   descendant cgroup (at any depth) is marked the container's.
+ * - a confined task's cgroup.procs write: its container's subtree is looked
+ *   for at most CGFENCE_MAX_WALK_DEPTH levels above the target cgroup;
+ *   deeper counts as outside (refused).
  * - dentry levels: at most CGFENCE_MAX_WALK_DEPTH dentries from the object
  *   towards its root. A walk that ends early (too deep, or a disconnected
  *   dentry) gets the container's `deep_access`, which the writer sets to the
@@ -103,11 +113,6 @@ enum cgfence_mode {
 /* Flags of a container's settings. */
 enum cgfence_settings_flags {
     CGFENCE_SETTINGS_HAS_FSTYPE_RULES = 0x1,
-    /*
-     * The policy holds from the container's first exec on (set at prestart):
-     * the runtime's init runs in the container's cgroup before that exec.
-     */
-    CGFENCE_SETTINGS_ARM_ON_EXEC = 0x2,
 };
 
 struct cgfence_rule {
@@ -119,10 +124,10 @@ struct cgfence_rule {
 };
 
 struct cgfence_settings {
-    cgf_u8 mode;            /* CGFENCE_MODE_* */
-    cgf_u8 default_access;  /* what no rule covers */
-    cgf_u8 deep_access;     /* what an unfinished walk gets */
-    cgf_u8 armed;           /* set by the program at the first exec */
+    cgf_u8 mode;           /* CGFENCE_MODE_* */
+    cgf_u8 default_access; /* what no rule covers */
+    cgf_u8 deep_access;    /* what an unfinished walk gets */
+    cgf_u8 reserved;
     cgf_u32 flags;          /* CGFENCE_SETTINGS_* */
     cgf_u32 events_per_sec; /* rate limit of this container's records */
     cgf_u32 events_burst;
@@ -144,11 +149,41 @@ struct cgfence_counters {
     cgf_u64 learn_dropped;  /* learn mode: accesses past the container's bound */
 };
 
-/* Per-container event rate limiter (token bucket), keyed by cgroup id. */
+/*
+ * What the program keeps of each container, keyed by cgroup id (key 0: the
+ * orphans, tasks whose container's policy is gone): its event rate limiter
+ * (token bucket), what learn mode remembered, and when its first task armed.
+ */
 struct cgfence_ratelimit {
     cgf_u64 tokens;    /* events left, in thousandths */
     cgf_u64 refill_ns; /* bpf_ktime_get_ns() of the last refill */
     cgf_u64 learned;   /* the container's entries in `learned` (learn mode) */
+    cgf_u64 armed_ns;  /* bpf_ktime_get_ns() of its first exec; 0: none yet */
+};
+
+/*
+ * How a confined task came into its container: as the container's own (its
+ * first exec, and everything that descends from it), or by a later exec
+ * from outside (`runc exec`, `crun exec`, `podman exec`, healthchecks) and
+ * what descends from that.
+ */
+enum cgfence_origin {
+    CGFENCE_ORIGIN_INIT = 1,
+    CGFENCE_ORIGIN_EXEC = 2,
+};
+
+/*
+ * The mark of a confined task: the container it belongs to, from its first
+ * exec inside that container's cgroup (or a descendant) on, whatever cgroup
+ * or namespace it moves to later; every task it creates inherits it. Kept in
+ * task storage, or where the kernel's task storage cannot serve LSM programs
+ * reliably (before 6.2), in a hash keyed by the task's address that the
+ * program fills at fork and empties when the task is freed.
+ */
+struct cgfence_task_mark {
+    cgf_u64 container; /* registered cgroup id of the task's container */
+    cgf_u8 origin;     /* CGFENCE_ORIGIN_* */
+    cgf_u8 reserved[7];
 };
 
 /*
@@ -193,9 +228,13 @@ enum cgfence_hook_id {
     CGFENCE_HOOK_INODE_REMOVEXATTR = 15,
     CGFENCE_HOOK_INODE_SET_ACL = 16,
     CGFENCE_HOOK_INODE_REMOVE_ACL = 17,
-    CGFENCE_HOOK_BPF = 18,      /* a bpf() command that reaches others' objects */
-    CGFENCE_HOOK_BPF_MAP = 19,  /* an fd to one of cgfence's maps */
-    CGFENCE_HOOK_BPF_PROG = 20, /* an fd to one of cgfence's programs */
+    CGFENCE_HOOK_BPF = 18,          /* a bpf() command that reaches others' objects */
+    CGFENCE_HOOK_BPF_MAP = 19,      /* an fd to one of cgfence's maps */
+    CGFENCE_HOOK_BPF_PROG = 20,     /* an fd to one of cgfence's programs */
+    CGFENCE_HOOK_PTRACE = 21,       /* ptrace, /proc/PID/mem, process_vm_*, pidfd_getfd ... */
+    CGFENCE_HOOK_TRACEME = 22,      /* PTRACE_TRACEME towards a confined parent */
+    CGFENCE_HOOK_FILE_RECEIVE = 23, /* an fd passed to a task in the exec window */
+    CGFENCE_HOOK_TASK_ALLOC = 24,   /* a fork whose child's mark could not be kept */
 };
 
 enum cgfence_verdict {
@@ -217,7 +256,8 @@ struct cgfence_event {
     cgf_u8 hook;    /* CGFENCE_HOOK_* */
     cgf_u8 verdict; /* CGFENCE_VERDICT_* */
     cgf_u8 mode;    /* CGFENCE_MODE_* */
-    cgf_u8 reserved[7];
+    cgf_u8 origin;  /* CGFENCE_ORIGIN_* of the task */
+    cgf_u8 reserved[6];
     char comm[CGFENCE_COMM_LEN];
     char name[CGFENCE_NAME_LEN]; /* the object's last path component */
 };

@@ -2,7 +2,6 @@
 
 #include <bpf/btf.h>
 #include <cerrno>
-#include <memory>
 
 namespace cgfence {
 namespace {
@@ -10,8 +9,9 @@ namespace {
 struct Variant {
     const char *program;
     const char *hook;
-    unsigned int arguments; // the hook's parameters, without BPF's trailing `ret`
-    bool optional;          // a hook that only some kernels have
+    unsigned int arguments;       // the hook's parameters, without BPF's trailing `ret`
+    bool optional;                // a hook that only some kernels have
+    bool hash_marks_only = false; // needed only where marks live in the hash
 };
 
 // Keep in step with bpf/cgfence.bpf.c.
@@ -44,6 +44,13 @@ constexpr Variant kVariants[] = {
     {"cgfence_bpf_prog", "bpf_prog", 1, false},
     {"cgfence_bpf_d0", "bpf", 3, false},
     {"cgfence_bpf_d1", "bpf", 4, false},
+    // Marks: inherited at fork; the hash's slot emptied when a task is freed.
+    {"cgfence_task_alloc", "task_alloc", 2, false},
+    {"cgfence_task_free", "task_free", 1, false, true},
+    // Other tasks' insides, and the exec window.
+    {"cgfence_ptrace_access_check", "ptrace_access_check", 2, false},
+    {"cgfence_ptrace_traceme", "ptrace_traceme", 1, false},
+    {"cgfence_file_receive", "file_receive", 1, false},
 };
 
 // The parameter count of bpf_lsm_<hook> in the kernel's BTF, or -1.
@@ -62,12 +69,14 @@ int hook_arguments(const btf *vmlinux, const std::string &hook)
 
 } // namespace
 
-Result<std::set<std::string>> programs_for_kernel(const btf *vmlinux)
+Result<std::set<std::string>> programs_for_kernel(const btf *vmlinux, MarkStore marks)
 {
     std::set<std::string> chosen;
     std::set<std::string> hooks_needed;
     std::set<std::string> hooks_covered;
     for (const Variant &v : kVariants) {
+        if (v.hash_marks_only && marks != MarkStore::task_hash)
+            continue;
         int arguments = hook_arguments(vmlinux, v.hook);
         if (arguments < 0 && v.optional)
             continue;
@@ -85,15 +94,6 @@ Result<std::set<std::string>> programs_for_kernel(const btf *vmlinux)
                                    "kernels 5.10 to 7.x");
     }
     return chosen;
-}
-
-Result<std::set<std::string>> programs_for_running_kernel()
-{
-    std::unique_ptr<btf, decltype(&btf__free)> vmlinux(btf__load_vmlinux_btf(), btf__free);
-    if (!vmlinux)
-        return Error{"load kernel BTF", "/sys/kernel/btf/vmlinux", errno,
-                     "cgfence needs CONFIG_DEBUG_INFO_BTF=y"};
-    return programs_for_kernel(vmlinux.get());
 }
 
 } // namespace cgfence

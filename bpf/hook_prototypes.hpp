@@ -7,16 +7,15 @@
 #include <string>
 
 #include "error.hpp"
+#include "mark_store.hpp"
 
 struct btf;
 
 namespace cgfence {
 
-// The programs to load on the kernel described by `vmlinux` (its BTF). Fails
-// when a hook cgfence needs is missing or has a prototype no variant fits.
-Result<std::set<std::string>> programs_for_kernel(const btf *vmlinux);
-
-// The same, for the running kernel (/sys/kernel/btf/vmlinux).
-Result<std::set<std::string>> programs_for_running_kernel();
+// The programs to load on the kernel described by `vmlinux` (its BTF), whose
+// tasks' marks live in `marks`. Fails when a hook cgfence needs is missing or
+// has a prototype no variant fits.
+Result<std::set<std::string>> programs_for_kernel(const btf *vmlinux, MarkStore marks);
 
 } // namespace cgfence

@@ -38,6 +38,8 @@ struct cred {
 };
 
 struct task_struct {
+    int pid; /* the thread's id in the initial pid namespace */
+    char comm[16];
     struct css_set *cgroups;
     const struct cred *cred;
     const struct cred *real_cred;

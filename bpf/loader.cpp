@@ -1,6 +1,7 @@
 #include "loader.hpp"
 
 #include <bpf/bpf.h>
+#include <algorithm>
 #include <bpf/libbpf.h>
 #include <cstdio>
 #include <ctime>
@@ -17,6 +18,7 @@
 #include "cgfence_bpf.skel.h"
 #include "cgfence_probe.skel.h"
 #include "hook_prototypes.hpp"
+#include "mark_store.hpp"
 #include "kernel_dev.hpp"
 #include "libbpf_log.hpp"
 #include "log.hpp"
@@ -107,6 +109,55 @@ Result<std::vector<std::string>> reuse_pinned_maps(bpf_object *object, const Pin
         reused.push_back(name);
     }
     return reused;
+}
+
+// Shapes the skeleton's `marks` map for `store`. The object declares task
+// storage; the hash is made here, by hand where no pin holds one already: its
+// key (a task's address) has no BTF type in the object.
+Status prepare_marks_map(bpf_object *object, MarkStore store)
+{
+    bpf_map *marks = bpf_object__find_map_by_name(object, "marks");
+    if (!marks)
+        return logic_error("find map in BPF object", "marks", "the build is inconsistent");
+    if (store == MarkStore::task_storage)
+        return {};
+    if (bpf_map__set_type(marks, BPF_MAP_TYPE_HASH) != 0 ||
+        bpf_map__set_key_size(marks, sizeof(uint64_t)) != 0 ||
+        bpf_map__set_max_entries(marks, CGFENCE_MAX_MARKED_TASKS) != 0)
+        return system_error("shape map", "marks");
+    return {};
+}
+
+Status create_marks_hash(bpf_object *object)
+{
+    bpf_map *marks = bpf_object__find_map_by_name(object, "marks");
+    LIBBPF_OPTS(bpf_map_create_opts, options, .map_flags = BPF_F_NO_PREALLOC);
+    UniqueFd fd(bpf_map_create(BPF_MAP_TYPE_HASH, "marks", sizeof(uint64_t),
+                               sizeof(cgfence_task_mark), CGFENCE_MAX_MARKED_TASKS, &options));
+    if (!fd)
+        return system_error("create map", "marks");
+    if (bpf_map__reuse_fd(marks, fd.get()) != 0)
+        return system_error("use map", "marks");
+    return {};
+}
+
+// The orphans' counters and rate limiter (key 0: tasks whose container's
+// policy is gone); kept when they exist.
+Status ensure_orphan_entries(bpf_object *object)
+{
+    const uint64_t orphans = 0;
+    const int cpus = libbpf_num_possible_cpus();
+    if (cpus <= 0)
+        return system_error("count possible CPUs", "", -cpus);
+    std::vector<cgfence_counters> zero(static_cast<size_t>(cpus));
+    cgfence_ratelimit bucket{};
+    const int counters = bpf_map__fd(bpf_object__find_map_by_name(object, "counters"));
+    const int ratelimits = bpf_map__fd(bpf_object__find_map_by_name(object, "ratelimits"));
+    if ((bpf_map_update_elem(counters, &orphans, zero.data(), BPF_NOEXIST) != 0 &&
+         errno != EEXIST) ||
+        (bpf_map_update_elem(ratelimits, &orphans, &bucket, BPF_NOEXIST) != 0 && errno != EEXIST))
+        return system_error("add the orphans' entry to", "counters and ratelimits maps");
+    return {};
 }
 
 std::optional<cgfence_meta> pinned_meta(const PinLayout &pins)
@@ -264,9 +315,15 @@ Result<LoadReport> load(const LoadOptions &options)
         return status.error();
     const std::optional<cgfence_meta> before = pinned_meta(pins);
 
+    // Without BTF only maps can be loaded: they keep marks in the hash.
+    auto vmlinux = load_kernel_btf();
+    if (!vmlinux && !options.maps_only)
+        return vmlinux.error();
+    const MarkStore marks = mark_store_for_kernel(vmlinux ? vmlinux->get() : nullptr);
+    report.marks = marks;
     std::set<std::string> wanted;
     if (!options.maps_only) {
-        auto chosen = programs_for_running_kernel();
+        auto chosen = programs_for_kernel(vmlinux->get(), marks);
         if (!chosen)
             return chosen.error();
         wanted = std::move(*chosen);
@@ -289,10 +346,19 @@ Result<LoadReport> load(const LoadOptions &options)
     {
         bpf_program__set_autoload(program, wanted.contains(bpf_program__name(program)));
     }
+    skel->rodata->marks_in_task_storage = marks == MarkStore::task_storage;
+    if (auto status = prepare_marks_map(skel->obj, marks); !status)
+        return status.error();
     auto reused = reuse_pinned_maps(skel->obj, pins);
     if (!reused)
         return reused.error();
     report.reused_maps = std::move(*reused);
+    if (marks == MarkStore::task_hash &&
+        std::find(report.reused_maps.begin(), report.reused_maps.end(), "marks") ==
+            report.reused_maps.end()) {
+        if (auto status = create_marks_hash(skel->obj); !status)
+            return status.error();
+    }
 
     if (cgfence_bpf__load(skel.get()) != 0)
         return Error{"load BPF programs", "cgfence", errno,
@@ -304,6 +370,9 @@ Result<LoadReport> load(const LoadOptions &options)
         if (!fs::exists(pin) && bpf_map__pin(map, pin.c_str()) != 0)
             return system_error("pin map", pin);
     }
+
+    if (auto status = ensure_orphan_entries(skel->obj); !status)
+        return status.error();
 
     if (!options.maps_only) {
         auto attached = attach_and_pin(skel->obj, pins);

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "error.hpp"
+#include "mark_store.hpp"
 #include "pins.hpp"
 
 namespace cgfence {
@@ -27,8 +28,9 @@ enum class LoadOutcome {
 struct LoadReport {
     LoadOutcome outcome = LoadOutcome::loaded;
     uint64_t build_id = 0;
-    std::vector<std::string> programs;    // attached and pinned
-    std::vector<std::string> reused_maps; // pinned maps taken over
+    std::vector<std::string> programs;         // attached and pinned
+    std::vector<std::string> reused_maps;      // pinned maps taken over
+    MarkStore marks = MarkStore::task_storage; // where confined tasks' marks live
 };
 
 struct LoadOptions {

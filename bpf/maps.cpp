@@ -8,7 +8,7 @@ Result<PinnedMaps> PinnedMaps::open(const PinLayout &pins)
 {
     PinnedMaps maps;
     UniqueFd *slots[] = {&maps.policies, &maps.counters, &maps.ratelimits, &maps.events,
-                         &maps.records,  &maps.meta,     &maps.learned};
+                         &maps.records,  &maps.meta,     &maps.learned,    &maps.marks};
     for (size_t i = 0; i < kMapNames.size(); i++) {
         std::string path = pins.map(kMapNames[i]);
         int fd = bpf_obj_get(path.c_str());

@@ -13,8 +13,8 @@
 
 namespace cgfence {
 
-inline constexpr std::array<const char *, 7> kMapNames = {
-    "policies", "counters", "ratelimits", "events", "records", "meta", "learned"};
+inline constexpr std::array<const char *, 8> kMapNames = {
+    "policies", "counters", "ratelimits", "events", "records", "meta", "learned", "marks"};
 
 struct PinnedMaps {
     UniqueFd policies;   // cgroup id -> the container's inner policy map
@@ -24,6 +24,7 @@ struct PinnedMaps {
     UniqueFd records;    // record key -> cgfence_record
     UniqueFd meta;       // 0 -> cgfence_meta
     UniqueFd learned;    // cgfence_learned_key -> cgfence_learned (learn mode)
+    UniqueFd marks;      // confined task -> cgfence_task_mark (task storage, or hash by task)
 
     // Opens every map pinned under `pins`; an error names the missing pin and
     // says how to create it.

@@ -65,15 +65,6 @@ PolicyBuilder &PolicyBuilder::overlay_layer(uint32_t dev, uint64_t ino)
     return *this;
 }
 
-PolicyBuilder &PolicyBuilder::arm_on_exec(bool enabled)
-{
-    if (enabled)
-        policy_.settings.flags |= CGFENCE_SETTINGS_ARM_ON_EXEC;
-    else
-        policy_.settings.flags &= ~static_cast<uint32_t>(CGFENCE_SETTINGS_ARM_ON_EXEC);
-    return *this;
-}
-
 PolicyBuilder &PolicyBuilder::event_rate(uint32_t per_second, uint32_t burst)
 {
     // Bounded so the program's token arithmetic cannot overflow 64 bits.
@@ -251,6 +242,14 @@ Result<ContainerPolicy> read_policy(const PinnedMaps &maps, uint64_t cgroup_id)
     if (errno != ENOENT)
         return system_error("iterate policy map", "id " + std::to_string(inner_id));
     return policy;
+}
+
+Result<cgfence_ratelimit> read_container_state(const PinnedMaps &maps, uint64_t cgroup_id)
+{
+    cgfence_ratelimit state{};
+    if (bpf_map_lookup_elem(maps.ratelimits.get(), &cgroup_id, &state) != 0)
+        return system_error("read state of cgroup", std::to_string(cgroup_id));
+    return state;
 }
 
 Result<cgfence_counters> read_counters(const PinnedMaps &maps, uint64_t cgroup_id)

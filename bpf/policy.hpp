@@ -52,7 +52,6 @@ class PolicyBuilder {
     PolicyBuilder &mount_root(uint32_t dev, uint64_t ino, const PolicyRule *enclosing);
     // The root of an overlay layer (lower, upper, work) of the rootfs.
     PolicyBuilder &overlay_layer(uint32_t dev, uint64_t ino);
-    PolicyBuilder &arm_on_exec(bool enabled);
     PolicyBuilder &event_rate(uint32_t per_second, uint32_t burst);
 
     // The finished policy; deep_access is the default's rights intersected
@@ -89,6 +88,10 @@ Result<bool> has_policy(const PinnedMaps &maps, uint64_t cgroup_id);
 
 // The published policy of a container, read back from the kernel.
 Result<ContainerPolicy> read_policy(const PinnedMaps &maps, uint64_t cgroup_id);
+
+// What the program keeps of a container (rate limiter, learned count, the
+// time its first task armed).
+Result<cgfence_ratelimit> read_container_state(const PinnedMaps &maps, uint64_t cgroup_id);
 
 // A container's counters summed over CPUs.
 Result<cgfence_counters> read_counters(const PinnedMaps &maps, uint64_t cgroup_id);

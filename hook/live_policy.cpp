@@ -32,7 +32,6 @@ Result<CompiledPolicy> recompile(const ContainerRecord &record, const ContainerP
     options.mode = mode == CGFENCE_MODE_AUDIT   ? ProfileMode::audit
                    : mode == CGFENCE_MODE_LEARN ? ProfileMode::learn
                                                 : ProfileMode::enforce;
-    options.arm_on_exec = false;
     options.events_per_sec = current.settings.events_per_sec;
     options.events_burst = current.settings.events_burst;
     options.overlay_layers = overlay_layer_keys(current);
@@ -75,10 +74,6 @@ Result<LiveChangeResult> change_live_policy(const PinnedMaps &maps, const Contai
             return s.error();
     }
     next.settings.mode = mode;
-    // Holds at once, armed or not before: a container not started yet is
-    // judged from its runtime's last steps on (fail closed).
-    next.settings.armed = 0;
-    next.settings.flags &= ~static_cast<uint32_t>(CGFENCE_SETTINGS_ARM_ON_EXEC);
     if (auto s = publish_policy(maps, cgroup, next, Publish::replace_only); !s)
         return s.error();
 

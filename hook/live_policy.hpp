@@ -25,10 +25,9 @@ struct LiveChangeResult {
 };
 
 // Replaces the policy of the container of `record`. The new policy holds at
-// once, for every process of the container (it is not armed at a next exec,
-// which a running container may never do); the record names the new profile,
-// mode and time of change. A container torn down meanwhile is an error, and
-// nothing of it is revived.
+// once, for every task that carries the container's mark (wherever it runs);
+// the record names the new profile, mode and time of change. A container torn down meanwhile is an
+// error, and nothing of it is revived.
 Result<LiveChangeResult> change_live_policy(const PinnedMaps &maps, const ContainerRecord &record,
                                             const LiveChange &change);
 

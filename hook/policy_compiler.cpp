@@ -137,8 +137,7 @@ Result<CompiledPolicy> compile_policy(const Profile &profile, const ContainerVie
     CompiledPolicy out;
     out.mode = options.mode.value_or(profile.mode);
     PolicyBuilder builder(kernel_mode(out.mode), profile.default_allow ? CGFENCE_ACCESS_ALL : 0);
-    builder.arm_on_exec(options.arm_on_exec)
-        .event_rate(options.events_per_sec, options.events_burst);
+    builder.event_rate(options.events_per_sec, options.events_burst);
 
     for (const ProfileRule &rule : profile.rules) {
         if (!rule.fs.empty()) {

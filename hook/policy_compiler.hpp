@@ -18,7 +18,6 @@ namespace cgfence {
 
 struct CompileOptions {
     std::optional<ProfileMode> mode; // overrides the profile's (io.cgfence.mode)
-    bool arm_on_exec = true;         // hold from the container's first exec on
     uint32_t events_per_sec = 100;
     uint32_t events_burst = 200;
     // The rootfs's overlay layer roots when they are known already: a running

@@ -190,7 +190,8 @@ int run_show(const GlobalOptions &global, const std::string &id)
         if (auto policy = read_policy(maps, c->cgroup)) {
             item["default"] = rights(policy->settings.default_access);
             item["deep_access"] = rights(policy->settings.deep_access);
-            item["armed"] = policy->settings.armed != 0;
+            if (auto state = read_container_state(maps, c->cgroup))
+                item["armed"] = state->armed_ns != 0; // its first task has exec'd
             ordered_json rules = ordered_json::array();
             for (const auto &[key, rule] : policy->rules) {
                 ordered_json r = {{"access", rights(rule.access)}};

@@ -125,7 +125,6 @@ TEST_CASE("compiling a profile resolves rules in the view and skips what is abse
     CHECK(carried.access == (CGFENCE_ACCESS_READ | CGFENCE_ACCESS_WRITE));
     CHECK(carried.flags == 0);
     CHECK(rules.at(PolicyKey{CGFENCE_KEY_FSTYPE, 0, 0x9fa0}).access == CGFENCE_ACCESS_READ);
-    CHECK((compiled->policy.settings.flags & CGFENCE_SETTINGS_ARM_ON_EXEC) != 0);
 }
 
 TEST_CASE("overlay layer directories come from the mount options")

@@ -219,24 +219,3 @@ TEST_CASE("mmap and mprotect with PROT_EXEC need x")
     CHECK(c.run([&] { return protect_exec(d / "rx/lib"); }) == 0);
     CHECK(c.run([&] { return protect_exec(d / "r/lib"); }) == EACCES);
 }
-
-TEST_CASE("the policy can hold from the container's first exec on")
-{
-    TempDir d;
-    write_file(d / "f", "x");
-    std::filesystem::create_directory(d / "bin");
-    std::filesystem::copy_file("/bin/busybox", d / "bin/busybox");
-    PolicyBuilder b(CGFENCE_MODE_ENFORCE, 0);
-    rule(b, d / "bin", R | X);
-    b.arm_on_exec(true);
-    Container c("arm", b.build());
-    // Before the first exec (the runtime's init) the policy does not hold...
-    CHECK(c.run([&] { return open_errno(d / "f", O_RDONLY); }) == 0);
-    // ...the first exec arms it, and it holds for the exec'd program and everyone after.
-    const std::string target = (d / "f").string();
-    CHECK(c.run([&] {
-        ::execl((d / "bin/busybox").c_str(), "busybox", "cat", target.c_str(), nullptr);
-        return 100;
-    }) != 0);
-    CHECK(c.run([&] { return open_errno(d / "f", O_RDONLY); }) == EACCES);
-}

@@ -44,7 +44,11 @@ Container::Container(const std::string &name, const ContainerPolicy &policy, con
 
 void Container::replace(const ContainerPolicy &policy) const
 {
-    auto status = publish_policy(maps_, cgroup_.id(), policy);
+    ContainerPolicy armable = policy;
+    const ObjectKey arming = key_of(arming_file());
+    armable.rules.try_emplace(PolicyKey{CGFENCE_KEY_INODE, arming.dev, arming.ino},
+                              PolicyRule{X, 0});
+    auto status = publish_policy(maps_, cgroup_.id(), armable);
     if (!status)
         throw std::runtime_error(status.error().message());
 }

@@ -36,8 +36,18 @@ class Container {
     Container &operator=(const Container &) = delete;
     ~Container();
 
-    // `body` in a process of this container; its return value (an errno).
+    // `body` in a process of this container, armed by an exec there; its
+    // return value (an errno).
     int run(const std::function<int()> &body) const { return run_in(cgroup_, body); }
+    // `body` in a process in this container's cgroup that did not exec there:
+    // the runtime's exec helper before its exec.
+    int run_unarmed(const std::function<int()> &body) const
+    {
+        return run_unarmed_in(cgroup_, body);
+    }
+    // Publishes `policy`, with an x rule on the arming file of its own (it
+    // widens no other rule), so that arming is neither denied nor counted as
+    // a denial.
     void replace(const ContainerPolicy &policy) const;
     [[nodiscard]] const TestCgroup &cgroup() const { return cgroup_; }
     [[nodiscard]] uint64_t id() const { return cgroup_.id(); }

@@ -106,6 +106,7 @@ TEST_CASE("an upgrade load keeps policies; a process opening a denied file never
         if (fd < 0 || ::write(fd, "0", 1) != 1)
             ::_exit(1);
         ::close(fd);
+        exec_arming_file();
         ::close(stop[1]);
         uint64_t counts[2] = {0, 0}; // attempts, successes
         pollfd p{stop[0], POLLIN, 0};

@@ -6,7 +6,6 @@
 #include <doctest/doctest.h>
 
 #include "checks.hpp"
-#include "skip.hpp"
 
 using namespace cgfence;
 using namespace cgfence::test;
@@ -72,14 +71,6 @@ void check_podman_exec(const std::string &profile)
     check_no_entries(fence.maps());
 }
 
-// A known bug, not yet fixed: crun's exec does its own setup (opens a
-// namespace file and the host's /etc/passwd, fchowns the std streams) inside
-// the container's cgroup after the policy holds, so a default-deny profile
-// denies crun's own work. The fix is per-task arming: a task is confined from
-// its own exec in the container on (task storage, or a map by task on 5.10).
-constexpr const char *kCrunExecBug =
-    "known bug: crun's exec setup is judged by the default-deny policy (README, Limits)";
-
 } // namespace
 
 TEST_CASE("runc exec into a container under the minimal profile works, and is confined")
@@ -94,8 +85,6 @@ TEST_CASE("runc exec into a container under the default profile works, and is co
 
 TEST_CASE("crun exec into a container under the minimal profile works, and is confined")
 {
-    if (in_vm())
-        CGFENCE_SKIP(kCrunExecBug);
     check_exec(Runtime::crun, "minimal");
 }
 
@@ -106,8 +95,6 @@ TEST_CASE("crun exec into a container under the default profile works, and is co
 
 TEST_CASE("podman exec into a container under the minimal profile works, and is confined")
 {
-    if (in_vm())
-        CGFENCE_SKIP(kCrunExecBug);
     check_podman_exec("minimal");
 }
 

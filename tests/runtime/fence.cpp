@@ -160,9 +160,14 @@ MapEntries map_entries(const PinnedMaps &maps)
                                      found.error().message());
         return *found;
     };
+    // Key 0 of counters and ratelimits is the orphans', made by `load`: no container's.
+    auto containers_only = [](std::vector<uint64_t> ids) {
+        std::erase(ids, 0);
+        return ids;
+    };
     entries.policies = keys(maps.policies.get(), "policies");
-    entries.counters = keys(maps.counters.get(), "counters");
-    entries.ratelimits = keys(maps.ratelimits.get(), "ratelimits");
+    entries.counters = containers_only(keys(maps.counters.get(), "counters"));
+    entries.ratelimits = containers_only(keys(maps.ratelimits.get(), "ratelimits"));
     auto records = all_records(maps);
     if (!records)
         throw std::runtime_error("records: " + records.error().message());

@@ -84,9 +84,48 @@ void join_cgroup(const std::string &cgroup)
     ::close(fd);
 }
 
+// The file stays for the life of the test process.
+struct ArmingFile {
+    fs::path path = "/tmp/cgfence-arm-" + std::to_string(::getpid());
+    ArmingFile() { write_file(path, std::string(1, '\0'), 0755); }
+    ~ArmingFile()
+    {
+        std::error_code ec;
+        fs::remove(path, ec);
+    }
+};
+
 } // namespace
 
+void exec_arming_file()
+{
+    const std::string path = arming_file().string();
+    char *const argv[] = {const_cast<char *>(path.c_str()), nullptr};
+    ::execv(path.c_str(), argv);
+    if (errno != ENOEXEC && errno != EACCES)
+        ::_exit(251);
+}
+
+const fs::path &arming_file()
+{
+    static const ArmingFile file;
+    return file.path;
+}
+
 int run_in(const TestCgroup &cgroup, const std::function<int()> &body)
+{
+    arming_file();
+    std::fflush(nullptr);
+    pid_t pid = ::fork();
+    if (pid == 0) {
+        join_cgroup(cgroup.path());
+        exec_arming_file();
+        ::_exit(body());
+    }
+    return wait_for(pid);
+}
+
+int run_unarmed_in(const TestCgroup &cgroup, const std::function<int()> &body)
 {
     std::fflush(nullptr);
     pid_t pid = ::fork();

@@ -35,9 +35,23 @@ class TestCgroup {
     uint64_t id_ = 0;
 };
 
-// Runs `body` in a child process moved into `cgroup` first; returns the
-// child's exit code (body's return value), or 128 + signal.
+// A file whose exec fails (ENOEXEC) after the kernel checked it: execing it
+// in a registered container's cgroup gives the task the container's mark, as
+// a container's first exec does, and the task goes on with its body.
+const std::filesystem::path &arming_file();
+
+// Execs arming_file(); the caller goes on (exits with 251 when the exec
+// failed otherwise than it must).
+void exec_arming_file();
+
+// Runs `body` in a child process moved into `cgroup` first and armed there
+// (it execs arming_file()); returns the child's exit code (body's return
+// value), or 128 + signal.
 int run_in(const TestCgroup &cgroup, const std::function<int()> &body);
+
+// The same without the exec: a task in the cgroup without the container's
+// mark, as a runtime's exec helper is before it execs.
+int run_unarmed_in(const TestCgroup &cgroup, const std::function<int()> &body);
 
 // Runs `body` in a child process that stays where the test runner is.
 int run_outside(const std::function<int()> &body);

@@ -56,11 +56,9 @@ TEST_CASE("filesystem-type rules set the settings flag; event rates are bounded"
     auto policy = PolicyBuilder(CGFENCE_MODE_AUDIT, 0)
                       .fstype_rule(0x9fa0, R)
                       .event_rate(1U << 30, 10)
-                      .arm_on_exec(true)
                       .build();
     CHECK(policy.settings.mode == CGFENCE_MODE_AUDIT);
     CHECK((policy.settings.flags & CGFENCE_SETTINGS_HAS_FSTYPE_RULES) != 0);
-    CHECK((policy.settings.flags & CGFENCE_SETTINGS_ARM_ON_EXEC) != 0);
     CHECK(policy.settings.events_per_sec == kMaxEventsPerSecond);
     CHECK(policy.rules.at(PolicyKey{CGFENCE_KEY_FSTYPE, 0, 0x9fa0}).access == R);
 }

@@ -247,6 +247,11 @@ int run_stats(const GlobalOptions &global, const std::string &format)
         total.events_dropped += c.counters.events_dropped;
     }
     const double used = static_cast<double>(list.size()) / CGFENCE_MAX_CONTAINERS;
+    // Tasks still confined whose container's policy is gone: denied everything.
+    const uint64_t orphan_denials = [&] {
+        auto orphans = read_counters(registry->maps, 0);
+        return orphans ? orphans->denied : 0;
+    }();
     if (format == "prometheus") {
         struct Metric {
             const char *name, *help;
@@ -272,6 +277,10 @@ int run_stats(const GlobalOptions &global, const std::string &format)
                 std::printf("%s%s %llu\n", m.name, prometheus_labels(c).c_str(),
                             static_cast<unsigned long long>(c.counters.*m.field));
         }
+        std::printf("# HELP cgfence_orphan_denials_total Denials of tasks whose container is "
+                    "gone (they are denied everything).\n# TYPE cgfence_orphan_denials_total "
+                    "counter\ncgfence_orphan_denials_total %llu\n",
+                    static_cast<unsigned long long>(orphan_denials));
         std::printf("# HELP cgfence_containers Registered containers.\n# TYPE cgfence_containers "
                     "gauge\ncgfence_containers %zu\n",
                     list.size());
@@ -291,6 +300,7 @@ int run_stats(const GlobalOptions &global, const std::string &format)
                             {"audited", total.audited},
                             {"events_sent", total.events_sent},
                             {"events_dropped", total.events_dropped},
+                            {"orphan_denied", orphan_denials},
                             {"per_container", per}};
         std::puts(out.dump(2).c_str());
         return exit_code::ok;
@@ -303,6 +313,9 @@ int run_stats(const GlobalOptions &global, const std::string &format)
                 static_cast<unsigned long long>(total.audited),
                 static_cast<unsigned long long>(total.events_sent),
                 static_cast<unsigned long long>(total.events_dropped));
+    if (orphan_denials > 0)
+        std::printf("orphans (tasks whose container is gone): %llu denied\n",
+                    static_cast<unsigned long long>(orphan_denials));
     if (list.empty())
         return exit_code::ok;
     std::printf("\n");

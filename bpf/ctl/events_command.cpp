@@ -28,28 +28,72 @@ struct EventsOptions {
 
 const char *hook_name(uint8_t hook)
 {
-    static const char *const names[] = {"?",
-                                        "file_open",
-                                        "bprm_check",
-                                        "mmap_file",
-                                        "file_mprotect",
-                                        "inode_create",
-                                        "inode_mknod",
-                                        "inode_mkdir",
-                                        "inode_unlink",
-                                        "inode_rmdir",
-                                        "inode_rename",
-                                        "inode_link",
-                                        "inode_symlink",
-                                        "inode_setattr",
-                                        "inode_setxattr",
-                                        "inode_removexattr",
-                                        "inode_set_acl",
-                                        "inode_remove_acl",
-                                        "bpf",
-                                        "bpf_map",
-                                        "bpf_prog"};
-    return hook < std::size(names) ? names[hook] : "?";
+    switch (hook) {
+    case CGFENCE_HOOK_FILE_OPEN:
+        return "file_open";
+    case CGFENCE_HOOK_BPRM_CHECK:
+        return "bprm_check";
+    case CGFENCE_HOOK_MMAP_FILE:
+        return "mmap_file";
+    case CGFENCE_HOOK_FILE_MPROTECT:
+        return "file_mprotect";
+    case CGFENCE_HOOK_INODE_CREATE:
+        return "inode_create";
+    case CGFENCE_HOOK_INODE_MKNOD:
+        return "inode_mknod";
+    case CGFENCE_HOOK_INODE_MKDIR:
+        return "inode_mkdir";
+    case CGFENCE_HOOK_INODE_UNLINK:
+        return "inode_unlink";
+    case CGFENCE_HOOK_INODE_RMDIR:
+        return "inode_rmdir";
+    case CGFENCE_HOOK_INODE_RENAME:
+        return "inode_rename";
+    case CGFENCE_HOOK_INODE_LINK:
+        return "inode_link";
+    case CGFENCE_HOOK_INODE_SYMLINK:
+        return "inode_symlink";
+    case CGFENCE_HOOK_INODE_SETATTR:
+        return "inode_setattr";
+    case CGFENCE_HOOK_INODE_SETXATTR:
+        return "inode_setxattr";
+    case CGFENCE_HOOK_INODE_REMOVEXATTR:
+        return "inode_removexattr";
+    case CGFENCE_HOOK_INODE_SET_ACL:
+        return "inode_set_acl";
+    case CGFENCE_HOOK_INODE_REMOVE_ACL:
+        return "inode_remove_acl";
+    case CGFENCE_HOOK_BPF:
+        return "bpf";
+    case CGFENCE_HOOK_BPF_MAP:
+        return "bpf_map";
+    case CGFENCE_HOOK_BPF_PROG:
+        return "bpf_prog";
+    case CGFENCE_HOOK_PTRACE:
+        return "ptrace";
+    case CGFENCE_HOOK_TRACEME:
+        return "ptrace_traceme";
+    case CGFENCE_HOOK_FILE_RECEIVE:
+        return "file_receive";
+    case CGFENCE_HOOK_TASK_ALLOC:
+        return "task_alloc";
+    default:
+        return "?";
+    }
+}
+
+// How the task came into its container: "container" (its first exec and what
+// descends from it), "exec" (runc/crun/podman exec, healthchecks).
+const char *origin_name(uint8_t origin)
+{
+    switch (origin) {
+    case CGFENCE_ORIGIN_INIT:
+        return "container";
+    case CGFENCE_ORIGIN_EXEC:
+        return "exec";
+    default:
+        return "?";
+    }
 }
 
 std::string wall_time(uint64_t monotonic_ns)
@@ -107,6 +151,7 @@ struct Printer {
                                           {"cgroup", e.cgroup},
                                           {"pid", e.pid},
                                           {"comm", comm},
+                                          {"origin", origin_name(e.origin)},
                                           {"wanted", access_text(e.wanted)},
                                           {"granted", access_text(e.granted)},
                                           {"hook", hook_name(e.hook)},
@@ -116,12 +161,12 @@ struct Printer {
                                           {"verdict", verdict}};
             std::puts(out.dump().c_str());
         } else {
-            std::printf("%s %s container=%s profile=%s pid=%u comm=%s wants=%s has=%s %s "
+            std::printf("%s %s container=%s profile=%s pid=%u comm=%s origin=%s wants=%s has=%s %s "
                         "name=%s dev=%u:%u ino=%llu\n",
                         wall_time(e.time_ns).c_str(), verdict, id.c_str(), profile.c_str(), e.pid,
-                        comm.c_str(), rights(e.wanted).c_str(), rights(e.granted).c_str(),
-                        hook_name(e.hook), name.c_str(), e.dev >> 20, e.dev & 0xfffff,
-                        static_cast<unsigned long long>(e.ino));
+                        comm.c_str(), origin_name(e.origin), rights(e.wanted).c_str(),
+                        rights(e.granted).c_str(), hook_name(e.hook), name.c_str(), e.dev >> 20,
+                        e.dev & 0xfffff, static_cast<unsigned long long>(e.ino));
         }
         std::fflush(stdout);
     }
@@ -176,7 +221,8 @@ void add_events_command(CLI::App &app, const GlobalOptions &global, Action &acti
     events->add_flag("-f,--follow", options.follow, "keep waiting for new records (Ctrl-C ends)");
     events->add_option("--container", options.container, "only records of this container id");
     events->footer(help_footer(
-        "One line per record: time, container (profile), pid, comm, access wanted, path or\n"
+        "One line per record: time, container (profile), pid, comm, origin (container: the\n"
+        "container's own tasks; exec: came in by runc/crun/podman exec), access wanted, path or\n"
         "name, hook, verdict. Records are consumed: one reader sees each record once.\n"
         "Examples:\n  cgfencectl events --follow\n  cgfencectl events --json --container web-1"));
     events->callback([&] { action = [&] { return run_events(global, options); }; });

@@ -34,12 +34,16 @@
 #define __FMODE_EXEC 0x20
 #define OVERLAYFS_SUPER_MAGIC 0x794c7630
 #define CGROUP2_SUPER_MAGIC 0x63677270
+#define PROC_SUPER_MAGIC 0x9fa0
 /* d_flags bit, 0x20 from 2.6 to 7.x (an enum bit since 6.14, same value). */
 #define DCACHE_DISCONNECTED 0x20
 
 char LICENSE[] SEC("license") = "GPL";
 
 extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
+/* 6.2 and later; used only where marks live in task storage (6.2 and later too). */
+extern struct task_struct *bpf_task_from_pid(__s32 pid) __ksym __weak;
+extern void bpf_task_release(struct task_struct *task) __ksym __weak;
 
 #ifndef CGFENCE_BUILD_STAMP
 #define CGFENCE_BUILD_STAMP 1
@@ -645,6 +649,67 @@ static __always_inline bool leaves_container(struct container *c, struct dentry 
 }
 
 /*
+ * Another task's memory through procfs. /proc/PID/mem, environ, auxv and the
+ * maps files read the task's memory or layout; the kernel asks the ptrace
+ * hook for them (lsm/ptrace_access_check below), except 7.x, which no longer
+ * does for all but mem. So the open itself is judged: a confined task opens
+ * them only for tasks of its own container. `file` is one of them for a task
+ * that is not.
+ */
+static __always_inline bool is_memory_file(const char name[16])
+{
+    return has_prefix(name, "mem", sizeof("mem")) ||
+           has_prefix(name, "environ", sizeof("environ")) ||
+           has_prefix(name, "auxv", sizeof("auxv")) || has_prefix(name, "maps", sizeof("maps")) ||
+           has_prefix(name, "smaps", sizeof("smaps")) ||
+           has_prefix(name, "smaps_rollup", sizeof("smaps_rollup")) ||
+           has_prefix(name, "pagemap", sizeof("pagemap")) ||
+           has_prefix(name, "numa_maps", sizeof("numa_maps"));
+}
+
+static __always_inline bool reaches_foreign_memory(struct container *c, struct file *file)
+{
+    struct dentry *dentry = file->f_path.dentry;
+
+    if (dentry->d_sb->s_magic != PROC_SUPER_MAGIC)
+        return false;
+    char name[16] = {};
+
+    if (bpf_probe_read_kernel_str(name, sizeof(name), dentry->d_name.name) < 0 ||
+        !is_memory_file(name))
+        return false;
+    /* procfs inodes are a proc_inode's; a /proc/PID entry's holds the pid. */
+    struct proc_inode *proc =
+        (void *)((char *)file->f_inode - bpf_core_field_offset(struct proc_inode, vfs_inode));
+    struct pid *pid = BPF_CORE_READ(proc, pid);
+
+    if (!pid)
+        return false; /* not a task's entry (/proc/self/... resolves to one) */
+    struct cgfence_task_mark *mark = NULL;
+
+    if (marks_in_task_storage) {
+        struct task_struct *task = bpf_task_from_pid(BPF_CORE_READ(pid, numbers[0].nr));
+
+        if (!task)
+            return false; /* gone: the open fails with ESRCH */
+        mark = bpf_task_storage_get(&marks, task, 0, 0);
+        bool same = mark && mark->container == c->cgroup_id;
+
+        bpf_task_release(task);
+        return !same;
+    }
+    struct hlist_node *link = BPF_CORE_READ(pid, tasks[0].first);
+
+    if (!link)
+        return false; /* gone: the open fails with ESRCH */
+    /* The task's address, the hash's key: only compared, never read through. */
+    __u64 key = (__u64)link - bpf_core_field_offset(struct task_struct, pid_links[0]);
+
+    mark = bpf_map_lookup_elem(&marks, &key);
+    return !(mark && mark->container == c->cgroup_id);
+}
+
+/*
  * A file's verdict is the one of the path its user opened. On 6.6 and later an
  * overlay's mapping or backing open holds a backing_file whose f_path is the
  * layer's; a walk that ends on a layer root then judges the overlay path the
@@ -696,10 +761,14 @@ int BPF_PROG(cgfence_file_open, struct file *file, int ret)
     }
     if (!wanted)
         return 0; /* an open for neither read nor write grants nothing */
-    if ((wanted & CGFENCE_ACCESS_WRITE) && leaves_container(&c, file->f_path.dentry))
-        return refuse_tampering(&c, wanted, CGFENCE_HOOK_FILE_OPEN,
-                                file->f_path.dentry->d_name.name, file->f_path.dentry->d_sb->s_dev,
-                                file->f_inode->i_ino);
+    struct dentry *dentry = file->f_path.dentry;
+
+    if ((wanted & CGFENCE_ACCESS_WRITE) && leaves_container(&c, dentry))
+        return refuse_tampering(&c, wanted, CGFENCE_HOOK_FILE_OPEN, dentry->d_name.name,
+                                dentry->d_sb->s_dev, file->f_inode->i_ino);
+    if (reaches_foreign_memory(&c, file))
+        return refuse_tampering(&c, wanted, CGFENCE_HOOK_PTRACE, dentry->d_name.name,
+                                dentry->d_sb->s_dev, file->f_inode->i_ino);
     return judge_file(&c, file, wanted, CGFENCE_HOOK_FILE_OPEN);
 }
 

@@ -37,12 +37,30 @@ struct cred {
     __u32 usage; /* never read; a struct needs one member */
 };
 
+struct hlist_node {
+    struct hlist_node *next;
+};
+
+struct hlist_head {
+    struct hlist_node *first;
+};
+
 struct task_struct {
     int pid; /* the thread's id in the initial pid namespace */
     char comm[16];
     struct css_set *cgroups;
     const struct cred *cred;
     const struct cred *real_cred;
+    struct hlist_node pid_links[4]; /* PIDTYPE_MAX */
+};
+
+struct upid {
+    int nr;
+};
+
+struct pid {
+    struct hlist_head tasks[4]; /* PIDTYPE_MAX; [0] is PIDTYPE_PID */
+    struct upid numbers[1];     /* [0]: the initial pid namespace's */
 };
 
 struct super_block {
@@ -71,6 +89,12 @@ struct dentry {
 
 struct path {
     struct dentry *dentry;
+};
+
+/* procfs's inode: the task of a /proc/PID entry is its pid's. */
+struct proc_inode {
+    struct pid *pid;
+    struct inode vfs_inode;
 };
 
 struct file {

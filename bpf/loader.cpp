@@ -321,6 +321,11 @@ Result<LoadReport> load(const LoadOptions &options)
         return vmlinux.error();
     const MarkStore marks = mark_store_for_kernel(vmlinux ? vmlinux->get() : nullptr);
     report.marks = marks;
+    if (vmlinux && !options.maps_only && !io_uring_workers_inherit_marks(vmlinux->get()))
+        report.warnings.emplace_back(
+            "this kernel's io_uring workers are kernel threads: work a confined task forces "
+            "to a worker (IOSQE_ASYNC) runs unconfined. Use Linux 5.12 or later (or 5.10.162 "
+            "and later), or keep io_uring from containers (seccomp)");
     std::set<std::string> wanted;
     if (!options.maps_only) {
         auto chosen = programs_for_kernel(vmlinux->get(), marks);
@@ -483,6 +488,10 @@ Result<EnforcementStatus> read_status(const PinLayout &pins)
         }
         if (std::string(name) == "policies" && map.entries > 0)
             status.containers = static_cast<uint64_t>(map.entries);
+        if (std::string(name) == "marks")
+            status.marks =
+                mark_store_name(shape->type == BPF_MAP_TYPE_TASK_STORAGE ? MarkStore::task_storage
+                                                                         : MarkStore::task_hash);
         status.maps.push_back(map);
     }
     return status;

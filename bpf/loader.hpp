@@ -31,6 +31,7 @@ struct LoadReport {
     std::vector<std::string> programs;         // attached and pinned
     std::vector<std::string> reused_maps;      // pinned maps taken over
     MarkStore marks = MarkStore::task_storage; // where confined tasks' marks live
+    std::vector<std::string> warnings;         // what this kernel leaves unconfined
 };
 
 struct LoadOptions {
@@ -66,6 +67,7 @@ struct EnforcementStatus {
     uint64_t build_id = 0;
     uint64_t loaded_at_ns = 0;
     uint64_t containers = 0;
+    std::string marks; // where confined tasks' marks live (mark_store_name)
     std::vector<ProgramStatus> programs;
     std::vector<MapStatus> maps;
 };

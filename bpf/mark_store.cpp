@@ -27,6 +27,11 @@ MarkStore mark_store_for_kernel(const btf *vmlinux)
     return MarkStore::task_hash;
 }
 
+bool io_uring_workers_inherit_marks(const btf *vmlinux)
+{
+    return vmlinux && has(vmlinux, "create_io_thread", BTF_KIND_FUNC);
+}
+
 const char *mark_store_name(MarkStore store)
 {
     return store == MarkStore::task_storage ? "task storage" : "hash by task";

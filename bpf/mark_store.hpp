@@ -28,6 +28,13 @@ MarkStore mark_store_for_kernel(const btf *vmlinux);
 
 const char *mark_store_name(MarkStore store);
 
+// Are io_uring's workers threads of the task that submits the work (5.12 and
+// later, and 5.10 kernels with the io_uring backport of 5.10.162)? Then they
+// inherit its mark at fork. Before, they were kernel threads: work a
+// confined task forces to a worker (IOSQE_ASYNC, or any open on 5.10) runs
+// unconfined.
+bool io_uring_workers_inherit_marks(const btf *vmlinux);
+
 // The running kernel's BTF (/sys/kernel/btf/vmlinux).
 using KernelBtf = std::unique_ptr<btf, void (*)(btf *)>;
 Result<KernelBtf> load_kernel_btf();

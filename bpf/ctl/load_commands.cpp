@@ -44,11 +44,15 @@ int run_load(const GlobalOptions &global, bool maps_only)
         log::error(report.error().message());
         return exit_code::failed;
     }
+    for (const std::string &warning : report->warnings)
+        log::warning(warning);
     if (global.json) {
         nlohmann::json out = {{"outcome", outcome_name(report->outcome)},
                               {"build_id", hex(report->build_id)},
                               {"programs", report->programs},
                               {"reused_maps", report->reused_maps},
+                              {"marks", mark_store_name(report->marks)},
+                              {"warnings", report->warnings},
                               {"maps_only", maps_only}};
         std::puts(out.dump(2).c_str());
         return exit_code::ok;
@@ -111,6 +115,7 @@ int run_status(const GlobalOptions &global)
                               {"this_build_id", hex(this_build_id())},
                               {"loaded_at_ns", s.loaded_at_ns},
                               {"containers", s.containers},
+                              {"marks", s.marks},
                               {"programs", programs},
                               {"maps", maps}};
         std::puts(out.dump(2).c_str());
@@ -128,6 +133,7 @@ int run_status(const GlobalOptions &global)
                 s.build_id == this_build_id() ? "" : " (this cgfencectl has another build)");
     std::printf("abi version:  %u\n", s.abi_version);
     std::printf("containers:   %llu\n", static_cast<unsigned long long>(s.containers));
+    std::printf("task marks:   %s\n", s.marks.empty() ? "-" : s.marks.c_str());
     std::printf("programs:     %zu\n", s.programs.size());
     for (const auto &p : s.programs)
         std::printf("  %-30s prog %-6u link %u\n", p.name.c_str(), p.program_id, p.link_id);

@@ -427,6 +427,20 @@ int read_memory(pid_t pid)
     return n == sizeof(value) && value == 42 ? 0 : (n < 0 ? err : EIO);
 }
 
+// 0 when /proc/PID/<entry> opens and gives something to read, else the errno.
+int read_proc_entry(pid_t pid, const char *entry)
+{
+    const std::string path = "/proc/" + std::to_string(pid) + "/" + entry;
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return errno;
+    char text[64];
+    const ssize_t n = ::read(fd, text, sizeof(text));
+    const int err = errno;
+    ::close(fd);
+    return n > 0 ? 0 : (n < 0 ? err : ENODATA);
+}
+
 int vm_read(pid_t pid)
 {
     int value = 0;
@@ -479,9 +493,20 @@ struct Way {
 };
 
 const Way kWaysIn[] = {
-    {"ptrace", ptrace_attach, EPERM},       {"/proc/PID/mem", read_memory, EACCES},
-    {"process_vm_readv", vm_read, EPERM},   {"pidfd_getfd", take_fd, EPERM},
-    {"/proc/PID/root", reach_root, EACCES}, {"/proc/PID/ns/mnt", reach_mount_namespace, EACCES},
+    {"ptrace", ptrace_attach, EPERM},
+    {"/proc/PID/mem", read_memory, EPERM},
+    {"/proc/PID/environ", [](pid_t pid) { return read_proc_entry(pid, "environ"); }, EPERM},
+    {"/proc/PID/auxv", [](pid_t pid) { return read_proc_entry(pid, "auxv"); }, EPERM},
+    {"/proc/PID/maps", [](pid_t pid) { return read_proc_entry(pid, "maps"); }, EPERM},
+    {"/proc/PID/task/PID/environ",
+     [](pid_t pid) {
+         return read_proc_entry(pid, ("task/" + std::to_string(pid) + "/environ").c_str());
+     },
+     EPERM},
+    {"process_vm_readv", vm_read, EPERM},
+    {"pidfd_getfd", take_fd, EPERM},
+    {"/proc/PID/root", reach_root, EACCES},
+    {"/proc/PID/ns/mnt", reach_mount_namespace, EACCES},
 };
 
 // A one-byte message with room for one fd.

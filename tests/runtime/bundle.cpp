@@ -91,6 +91,11 @@ void add_binary_in_tmp(const Bundle &bundle)
     add_binary_in_tmp(bundle.overlay() ? bundle.overlay()->lower : bundle.rootfs());
 }
 
+void add_script(const Bundle &bundle, const std::string &path, const std::string &text)
+{
+    write_file(bundle.rootfs() / path.substr(1), "#!/bin/sh\n" + text, 0755);
+}
+
 OverlayRootfs::OverlayRootfs(const fs::path &dir)
     : lower(dir / "lower"), merged(dir / "merged"), layers_(dir / "layers")
 {

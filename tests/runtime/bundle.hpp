@@ -86,4 +86,7 @@ class Bundle {
 // The same in a bundle's rootfs (an overlay's lower layer), before it starts.
 void add_binary_in_tmp(const Bundle &bundle);
 
+// A shell script at `path` (absolute, in the container) in the bundle's rootfs, executable.
+void add_script(const Bundle &bundle, const std::string &path, const std::string &text);
+
 } // namespace cgfence::test

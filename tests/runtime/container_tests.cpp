@@ -5,9 +5,14 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <csignal>
+#include <fcntl.h>
+#include <fstream>
+#include <sys/stat.h>
 
 #include "checks.hpp"
 #include "kernel_dev.hpp"
+#include "mountinfo.hpp"
 
 using namespace cgfence;
 using namespace cgfence::test;
@@ -205,4 +210,91 @@ TEST_CASE("runc: an overlay rootfs's layers are marked and its rules carry the o
 TEST_CASE("crun: an overlay rootfs's layers are marked and its rules carry the overlay's dev")
 {
     check_overlay_rootfs(Runtime::crun);
+}
+
+namespace {
+
+// Waits until `log` has `lines` lines; its last line.
+std::string last_line_once(const fs::path &log, size_t lines)
+{
+    std::string text;
+    const bool arrived = wait_until([&] {
+        text = read_text(log);
+        return static_cast<size_t>(std::count(text.begin(), text.end(), '\n')) >= lines;
+    });
+    if (!arrived)
+        return "(nothing after " + std::to_string(lines - 1) + " lines)";
+    text.pop_back();
+    return text.substr(text.rfind('\n') + 1);
+}
+
+} // namespace
+
+TEST_CASE("runc: a task that left the container's cgroup outlives it: teardown and gc still clean "
+          "up, and it is denied everything")
+{
+    Fence fence("runc-outlives");
+    fence.write_profile("probe", probe_profile());
+    TempDir out;
+    REQUIRE(::mkfifo((out / "go").c_str(), 0600) == 0);
+    Bundle bundle;
+    // Tries a read each time it is told to; reports on descriptors it opened
+    // before, so that it can report when it may open nothing.
+    add_script(bundle, "/try.sh",
+               "exec 3>>/out/log 4<>/out/go\n"
+               "while read line <&4; do\n"
+               "  if cat /etc/os-release >/dev/null 2>&1; then echo ok >&3; else echo denied >&3; "
+               "fi\n"
+               "done\n");
+    bundle.bind_mount(out.path(), "/out")
+        .annotate(kProfileAnnotation, "probe")
+        .hook(fence.hook(), {"prestart", "poststop"})
+        .args({"sh", "-c", "/try.sh & exec sleep 1000"});
+    // The host's pid namespace: in one of its own, the container's processes
+    // would die with its init, wherever their cgroup.
+    auto &namespaces = bundle.config["linux"]["namespaces"];
+    namespaces.erase(std::remove(namespaces.begin(), namespaces.end(), json{{"type", "pid"}}),
+                     namespaces.end());
+    bundle.write();
+    OciContainer container(Runtime::runc, bundle, "outlives");
+    start(container);
+    size_t tries = 0;
+    auto try_read = [&] {
+        // Non-blocking: a fifo without its reader refuses, rather than hangs.
+        const int go = ::open((out / "go").c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+        if (go < 0 || ::write(go, "go\n", 3) != 3)
+            return std::string("(the script is gone)");
+        ::close(go);
+        return last_line_once(out / "log", ++tries);
+    };
+    REQUIRE(try_read() == "ok");
+    // The host moves the script out of the container's cgroup (it could have
+    // left itself by clone3(CLONE_INTO_CGROUP)); the container goes.
+    const pid_t init = container.pid();
+    std::ifstream children("/proc/" + std::to_string(init) + "/task/" + std::to_string(init) +
+                           "/children");
+    pid_t escaped = 0;
+    children >> escaped;
+    REQUIRE(escaped > 0);
+    TestCgroup elsewhere("outlives");
+    std::ofstream(elsewhere.path() + "/cgroup.procs") << escaped << std::flush;
+    // A hybrid host's runc kills what its v1 cgroups hold too: out of those.
+    auto mounts = read_mountinfo();
+    REQUIRE(mounts.ok());
+    for (const MountEntry &m : *mounts) {
+        if (m.fstype == "cgroup" && m.root == "/")
+            std::ofstream(m.mount_point + "/cgroup.procs") << escaped << std::flush;
+    }
+    CHECK(try_read() == "ok");
+    CHECK(summary(container.stop_and_delete()) == "exit 0");
+    check_no_entries(fence.maps());
+    CHECK(::kill(escaped, 0) == 0); // it lives on
+    // Its container's policy is gone; it is still the container's: denied.
+    CHECK(try_read() == (in_vm() ? "denied" : "ok"));
+    CHECK(fence.cgfencectl({"gc"}).out ==
+          "nothing to remove: every registered container's cgroup exists\n");
+    const json stats = json::parse(fence.cgfencectl({"stats", "--json"}).out);
+    CHECK(stats["containers"] == 0);
+    if (in_vm())
+        CHECK(stats["orphan_denied"].get<uint64_t>() >= 1);
 }

@@ -130,6 +130,29 @@ Finished Fence::cgfencectl(const std::vector<std::string> &args) const
     return run_captured(argv);
 }
 
+std::vector<nlohmann::json> Fence::new_events() const
+{
+    const Finished run = cgfencectl({"events", "--json"});
+    if (run.status != 0)
+        throw std::runtime_error("cgfencectl events: " + summary(run));
+    std::vector<nlohmann::json> events;
+    std::istringstream lines(run.out);
+    for (std::string line; std::getline(lines, line);)
+        events.push_back(nlohmann::json::parse(line));
+    return events;
+}
+
+std::vector<nlohmann::json> with_verdict(const std::vector<nlohmann::json> &events,
+                                         const std::string &verdict)
+{
+    std::vector<nlohmann::json> found;
+    for (const nlohmann::json &event : events) {
+        if (event["verdict"] == verdict)
+            found.push_back(event);
+    }
+    return found;
+}
+
 HookCommand Fence::hook() const
 {
     return {hook_path(),

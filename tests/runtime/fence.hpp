@@ -58,6 +58,9 @@ class Fence {
     [[nodiscard]] std::string profile_dir() const { return (files_ / "profiles").string(); }
     // cgfencectl with this fence's --pin-dir, then `args`.
     [[nodiscard]] Finished cgfencectl(const std::vector<std::string> &args) const;
+    // The records waiting in the ring buffer (`cgfencectl events --json`),
+    // which reading takes away.
+    [[nodiscard]] std::vector<nlohmann::json> new_events() const;
 
     // cgfence-hook with this fence's --config, --pin-dir and --profile-dir.
     [[nodiscard]] HookCommand hook() const;
@@ -71,6 +74,10 @@ class Fence {
     bool bpffs_mounted_ = false;
     bool loaded_ = false;
 };
+
+// The events with this verdict ("denied", "audited").
+std::vector<nlohmann::json> with_verdict(const std::vector<nlohmann::json> &events,
+                                         const std::string &verdict);
 
 // Every key of the maps a container's setup writes, and every record.
 struct MapEntries {

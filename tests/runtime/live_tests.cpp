@@ -405,35 +405,6 @@ TEST_CASE("profile learn: what the learned map holds becomes paths and rules of 
 
 namespace {
 
-// A shell script in the container's rootfs, executable.
-void add_script(const Bundle &bundle, const std::string &path, const std::string &text)
-{
-    write_file(bundle.rootfs() / path.substr(1), "#!/bin/sh\n" + text, 0755);
-}
-
-// The records `cgfencectl events --json` prints (and so takes from the ring
-// buffer: a second call sees only newer ones).
-std::vector<json> new_events(const Fence &fence)
-{
-    const Finished run = fence.cgfencectl({"events", "--json"});
-    REQUIRE(run.status == 0);
-    std::vector<json> events;
-    std::istringstream lines(run.out);
-    for (std::string line; std::getline(lines, line);)
-        events.push_back(json::parse(line));
-    return events;
-}
-
-std::vector<json> with_verdict(const std::vector<json> &events, const std::string &verdict)
-{
-    std::vector<json> found;
-    for (const json &event : events) {
-        if (event["verdict"] == verdict)
-            found.push_back(event);
-    }
-    return found;
-}
-
 // Reads, writes and execs across several directories; with an argument,
 // also reads that file.
 constexpr const char *kWorkload = R"(set -e
@@ -460,10 +431,11 @@ TEST_CASE("profile learn: a workload learned under minimal runs confined by what
     Fence fence("learn-loop");
     fence.write_shipped_profile("minimal");
     Bundle bundle;
-    for (const char *dir : {"srv/data", "opt/conf", "opt/tool", "var/cache", "state"})
+    for (const char *dir : {"srv/data", "opt/conf", "opt/exec", "opt/tool", "var/cache", "state"})
         fs::create_directories(bundle.rootfs() / dir);
-    for (const char *file : {"srv/data/a", "srv/data/b", "srv/data/c", "srv/data/d", "opt/conf/one",
-                             "opt/conf/two", "opt/conf/three"})
+    for (const char *file :
+         {"srv/data/a", "srv/data/b", "srv/data/c", "srv/data/d", "opt/conf/one", "opt/conf/two",
+          "opt/conf/three", "opt/exec/seen", "opt/exec/other", "opt/exec/more"})
         write_file(bundle.rootfs() / file, "x\n");
     add_script(bundle, "/opt/tool/run", "echo tool\n");
     add_script(bundle, "/work.sh", kWorkload);
@@ -475,6 +447,8 @@ TEST_CASE("profile learn: a workload learned under minimal runs confined by what
     OciContainer container(Runtime::runc, bundle, "learn-loop");
     start(container);
     REQUIRE(wait_until([&] { return fs::exists(bundle.rootfs() / "state/done"); }, 60s));
+    // What a process exec'd into the container does is learned too.
+    CHECK(summary(container.exec({"cat", "/opt/exec/seen"})) == "exit 0, stdout: x\n");
 
     const fs::path learned = fs::path(fence.profile_dir()) / "learned.json";
     const Finished learn = fence.cgfencectl({"profile", "learn", container.id(), "--profile-dir",
@@ -488,9 +462,10 @@ TEST_CASE("profile learn: a workload learned under minimal runs confined by what
                          "/state: one recursive rule, w: names were made"}) == "");
     CHECK(missing_words(read_text(learned), {R"({"path": "/work.sh", "access": "rx"})",
                                              R"({"path": "/opt/conf/one", "access": "r"})",
+                                             R"({"path": "/opt/exec/seen", "access": "r"})",
                                              R"({"path": "/opt/tool/run", "access": "rx"})"}) ==
           "");
-    CHECK(with_verdict(new_events(fence), "denied").empty());
+    CHECK(with_verdict(fence.new_events(), "denied").empty());
     CHECK(summary(container.stop_and_delete()) == "exit 0");
     check_no_entries(fence.maps());
 
@@ -501,11 +476,11 @@ TEST_CASE("profile learn: a workload learned under minimal runs confined by what
     bundle.annotate(kProfileAnnotation, "learned");
     CHECK(summary(run_as_container(container, bundle, {"/work.sh"})) == "exit 0");
     CHECK(fs::exists(bundle.rootfs() / "state/done"));
-    CHECK(new_events(fence).empty());
+    CHECK(fence.new_events().empty());
 
     CHECK(summary(run_as_container(container, bundle, {"/work.sh", "/opt/conf/two"})) ==
           "exit 1, stderr: cat: can't open '/opt/conf/two': Permission denied\n");
-    const std::vector<json> denied = new_events(fence);
+    const std::vector<json> denied = fence.new_events();
     REQUIRE(denied.size() == 1);
     CHECK(denied[0]["verdict"] == "denied");
     CHECK(denied[0]["name"] == "two");
@@ -583,7 +558,7 @@ TEST_CASE("apply: a process that keeps opening a file sees its verdict change at
 
     // Each change took hold once: no verdict went back and forth around it.
     CHECK(runs_of(read_text(log)) == "allowed denied allowed denied");
-    const std::vector<json> events = new_events(fence);
+    const std::vector<json> events = fence.new_events();
     const std::vector<json> denied = with_verdict(events, "denied");
     REQUIRE_FALSE(denied.empty());
     CHECK(denied[0]["name"] == "f");

@@ -29,7 +29,7 @@ fs::path image_tar()
     const std::string script = std::string(CGFENCE_SOURCE_DIR) + "/tests/vm/fetch-images.sh";
     const Finished run =
         in_vm() ? run_captured({script, "--path"}) : run_captured({script}, "", 900s);
-    const fs::path tar = run.out.substr(0, run.out.find('\n'));
+    fs::path tar = run.out.substr(0, run.out.find('\n'));
     if (run.status != 0 || !fs::is_regular_file(tar))
         throw std::runtime_error("no Debian image (make it on the host with " + script +
                                  "): " + summary(run));

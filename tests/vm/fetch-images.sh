@@ -42,10 +42,10 @@ usage() {
 # package lists and downloaded packages, logs, device nodes (runtimes give /dev), and
 # the build machine's name and resolver.
 slim() {
-    local root=$1
+    local root=${1:?}
     rm -rf "$root"/usr/share/doc/* "$root"/usr/share/man/* "$root"/usr/share/info/* \
         "$root"/usr/share/locale/* "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/* \
-        "$root"/var/cache/debconf/*-old "$root"/var/log/* "$root"/dev/*
+        "$root"/var/cache/debconf/*-old "$root"/var/log/* "${root:?}"/dev/*
     echo localhost >"$root/etc/hostname"
     : >"$root/etc/resolv.conf"
 }

@@ -107,6 +107,13 @@ run_suite lint "$root/tests/lint.sh" "$build"
 run_suite unit "$build/bin/cgfence-unit-tests"
 run_suite oci "$build/bin/cgfence-oci-tests"
 run_suite host "$build/bin/cgfence-host-tests"
+# The container images the runtime suite runs, on the host and in the VM
+# (made once with debootstrap, then cached beside the kernels).
+if ! "$root/tests/vm/fetch-images.sh" >"$logs/fetch-images.log" 2>&1; then
+  tail -n 20 "$logs/fetch-images.log"
+  echo "FAIL images: making the container images failed (see $logs/fetch-images.log)"
+  failed=$((failed + 1))
+fi
 run_suite runtime "$build/bin/cgfence-runtime-tests"
 run_suite deb "$root/tests/packaging/deb-tests.sh" "$build"
 run_suite k8s "$root/tests/packaging/k8s-tests.sh" "$build"

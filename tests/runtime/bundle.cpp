@@ -96,14 +96,17 @@ void add_script(const Bundle &bundle, const std::string &path, const std::string
     write_file(bundle.rootfs() / path.substr(1), "#!/bin/sh\n" + text, 0755);
 }
 
-OverlayRootfs::OverlayRootfs(const fs::path &dir)
-    : lower(dir / "lower"), merged(dir / "merged"), layers_(dir / "layers")
+OverlayRootfs::OverlayRootfs(const fs::path &dir, const fs::path &lower_tree)
+    : lower(lower_tree.empty() ? dir / "lower" : lower_tree), merged(dir / "merged"),
+      layers_(dir / "layers")
 {
-    make_busybox_tree(lower);
     fs::create_directories(layers_);
     fs::create_directories(merged);
-    mount_or_throw("cgfence-layers", layers_, "tmpfs", "mode=0755");
-    layers_mounted_ = true;
+    if (lower_tree.empty()) {
+        make_busybox_tree(lower);
+        mount_or_throw("cgfence-layers", layers_, "tmpfs", "mode=0755");
+        layers_mounted_ = true;
+    }
     upper = layers_ / "upper";
     work = layers_ / "work";
     fs::create_directories(upper);
@@ -123,11 +126,15 @@ OverlayRootfs::~OverlayRootfs()
         ::umount2(layers_.c_str(), MNT_DETACH);
 }
 
-Bundle::Bundle(RootfsKind kind)
+Bundle::Bundle(RootfsKind kind) : Bundle(kind, fs::path()) {}
+
+Bundle::Bundle(const fs::path &lower) : Bundle(RootfsKind::overlay, lower) {}
+
+Bundle::Bundle(RootfsKind kind, const fs::path &lower)
 {
     std::string root_path = "rootfs";
     if (kind == RootfsKind::overlay) {
-        overlay_.emplace(dir() / "overlay");
+        overlay_.emplace(dir() / "overlay", lower);
         root_path = overlay_->merged.string();
     } else {
         make_busybox_tree(dir() / "rootfs");

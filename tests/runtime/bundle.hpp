@@ -29,12 +29,19 @@ void make_busybox_tree(const std::filesystem::path &root);
 // where the shipped profiles allow no exec.
 void add_binary_in_tmp(const std::filesystem::path &root);
 
-// An overlay of a busybox tree (the lower layer, on the test's temp
-// directory's filesystem) with upper and work directories on a tmpfs of their
-// own: two filesystems, as FACTS.md §3 describes. Unmounted at the end.
+// An overlay whose upper and work directories are in dir/layers, either
+// - of a busybox tree made at dir/lower (on the test's temp directory's
+//   filesystem), the upper and work directories on a tmpfs of their own: two
+//   filesystems, as FACTS.md §3 describes; or
+// - of the tree at `lower` (left as it is: an overlay never writes its lower
+//   layer), the upper and work directories on dir's filesystem, which is the
+//   lower's when both are in the temp directory: one filesystem, as container
+//   storage keeps an image's layers and a container's.
+// Unmounted at the end.
 class OverlayRootfs {
   public:
-    explicit OverlayRootfs(const std::filesystem::path &dir);
+    explicit OverlayRootfs(const std::filesystem::path &dir,
+                           const std::filesystem::path &lower = std::filesystem::path());
     OverlayRootfs(const OverlayRootfs &) = delete;
     OverlayRootfs &operator=(const OverlayRootfs &) = delete;
     ~OverlayRootfs();
@@ -62,6 +69,10 @@ struct HookCommand {
 class Bundle {
   public:
     explicit Bundle(RootfsKind kind = RootfsKind::plain);
+    // An overlay rootfs over the tree at `lower`, as CRI-O gives a container
+    // its image: the image's files read-only below, the container's changes
+    // above, on the same filesystem when `lower` is in the temp directory.
+    explicit Bundle(const std::filesystem::path &lower);
 
     [[nodiscard]] const std::filesystem::path &dir() const { return dir_.path(); }
     // The host path of the container's "/".
@@ -79,6 +90,8 @@ class Bundle {
     nlohmann::json config;
 
   private:
+    Bundle(RootfsKind kind, const std::filesystem::path &lower);
+
     TempDir dir_;
     std::optional<OverlayRootfs> overlay_; // after dir_: unmounted before it is removed
 };

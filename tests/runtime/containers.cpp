@@ -155,27 +155,25 @@ Finished OciContainer::exec(const std::vector<std::string> &command) const
     return run_captured(invocation(argv));
 }
 
-PodmanContainer::PodmanContainer(const fs::path &hooks_dir, const fs::path &rootfs)
-    : hooks_dir_(hooks_dir), rootfs_(rootfs), name_(unique_name("podman"))
+PodmanStore::PodmanStore(StorageDriver driver) : driver_(driver)
 {
-    move_hugetlb_to_cgroup_v1(); // podman's runtime is crun
+    if (driver == StorageDriver::overlay)
+        (void)run_captured({"modprobe", "-q", "overlay"}); // built in, or loaded, elsewhere
 }
 
-PodmanContainer::~PodmanContainer()
+PodmanStore::~PodmanStore()
 {
     try {
-        if (!id_.empty())
-            (void)remove();
-        unmount_below(storage_.path()); // what podman leaves, before the directory goes
-    } catch (...) {                     // cleanup does what it can
+        unmount_below(dir_.path()); // what podman leaves, before the directory goes
+    } catch (...) {                 // cleanup does what it can
     }
 }
 
-std::vector<std::string> PodmanContainer::podman(const std::vector<std::string> &args) const
+std::vector<std::string> PodmanStore::podman(const std::vector<std::string> &args,
+                                             const fs::path &hooks_dir) const
 {
-    const fs::path &dir = storage_.path();
-    // No systemd here: cgroupfs and a file for events. No image layers
-    // (--rootfs): the vfs driver, which mounts nothing. The network config
+    const fs::path &dir = dir_.path();
+    // No systemd here: cgroupfs and a file for events. The network config
     // directory is podman's lock's place, which must be writable (the VM's
     // /etc is the host's, read-only).
     std::vector<std::string> argv = {"podman",
@@ -188,40 +186,82 @@ std::vector<std::string> PodmanContainer::podman(const std::vector<std::string> 
                                      "--network-config-dir",
                                      (dir / "networks").string(),
                                      "--storage-driver",
-                                     "vfs",
+                                     driver_ == StorageDriver::vfs ? "vfs" : "overlay",
                                      "--cgroup-manager",
                                      "cgroupfs",
                                      "--events-backend",
-                                     "file",
-                                     "--hooks-dir",
-                                     hooks_dir_.string()};
+                                     "file"};
+    if (!hooks_dir.empty())
+        argv.insert(argv.end(), {"--hooks-dir", hooks_dir.string()});
     argv.insert(argv.end(), args.begin(), args.end());
     return argv;
+}
+
+void PodmanStore::import(const fs::path &tar, const std::string &name) const
+{
+    const Finished run = run_captured(podman({"import", "--quiet", tar.string(), name}));
+    if (run.status != 0)
+        throw std::runtime_error("podman import " + tar.string() + ": " + summary(run));
+}
+
+fs::path PodmanStore::layer_dir(const std::string &image) const
+{
+    // The graph driver's UpperDir of an image is its top layer's directory.
+    const Finished run = run_captured(
+        podman({"image", "inspect", "--format", "{{.GraphDriver.Data.UpperDir}}", image}));
+    const std::string dir = first_line(run.out);
+    if (run.status != 0 || dir.empty() || !fs::is_directory(dir))
+        throw std::runtime_error("the layer directory of " + image + ": " + summary(run));
+    return dir;
+}
+
+PodmanContainer::PodmanContainer(const fs::path &hooks_dir, const fs::path &rootfs)
+    : own_store_(std::make_unique<PodmanStore>(StorageDriver::vfs)), store_(own_store_.get()),
+      hooks_dir_(hooks_dir), rootfs_(rootfs), name_(unique_name("podman"))
+{
+    move_hugetlb_to_cgroup_v1(); // podman's runtime is crun
+}
+
+PodmanContainer::PodmanContainer(const PodmanStore &store, const fs::path &hooks_dir,
+                                 std::string image)
+    : store_(&store), hooks_dir_(hooks_dir), image_(std::move(image)), name_(unique_name("podman"))
+{
+    move_hugetlb_to_cgroup_v1(); // podman's runtime is crun
+}
+
+PodmanContainer::~PodmanContainer()
+{
+    try {
+        if (!id_.empty())
+            (void)remove();
+    } catch (...) { // cleanup does what it can
+    }
+}
+
+std::vector<std::string> PodmanContainer::podman(const std::vector<std::string> &args) const
+{
+    return store_->podman(args, hooks_dir_);
 }
 
 Finished PodmanContainer::run_detached(const std::vector<std::string> &options,
                                        const std::vector<std::string> &command)
 {
-    // No network; explicit limits (the host lacks CAP_SYS_RESOURCE to raise
-    // them); no masked or read-only paths, so that the mounts seen from
-    // inside are the mounts the hook saw at prestart.
-    std::vector<std::string> args = {"run",
-                                     "--detach",
-                                     "--name",
-                                     name_,
-                                     "--network",
-                                     "none",
-                                     "--ulimit",
-                                     "nofile=1024:1024",
-                                     "--ulimit",
-                                     "nproc=4096:4096",
-                                     "--security-opt",
-                                     "unmask=ALL"};
+    std::vector<std::string> args = {"run", "--detach", "--name", name_, "--network", "none"};
+    // Explicit limits where podman cannot raise its own: the host lacks
+    // CAP_SYS_RESOURCE. A rootfs container has them everywhere, as it always had.
+    if (!rootfs_.empty() || !in_vm())
+        args.insert(args.end(), {"--ulimit", "nofile=1024:1024", "--ulimit", "nproc=4096:4096"});
+    if (!rootfs_.empty())
+        args.insert(args.end(), {"--security-opt", "unmask=ALL"});
     args.insert(args.end(), options.begin(), options.end());
-    args.insert(args.end(), {"--rootfs", rootfs_.string()});
+    if (!rootfs_.empty())
+        args.insert(args.end(), {"--rootfs", rootfs_.string()});
+    else
+        args.push_back(image_);
     args.insert(args.end(), command.begin(), command.end());
     Finished run = run_captured(podman(args));
     id_ = run.status == 0 ? first_line(run.out) : name_;
+    pid_ = 0;
     return run;
 }
 
@@ -231,6 +271,11 @@ Finished PodmanContainer::remove()
     if (removed.status == 0)
         id_.clear();
     return removed;
+}
+
+Finished PodmanContainer::healthcheck() const
+{
+    return run_captured(podman({"healthcheck", "run", id_}));
 }
 
 std::string PodmanContainer::inspect(const std::string &format) const
@@ -248,7 +293,11 @@ std::string PodmanContainer::bundle() const
 
 pid_t PodmanContainer::pid() const
 {
-    return static_cast<pid_t>(std::stol(inspect("{{.State.Pid}}")));
+    // Asked once: a podman call takes seconds under TCG, and the container's
+    // process does not change while it runs.
+    if (pid_ == 0)
+        pid_ = static_cast<pid_t>(std::stol(inspect("{{.State.Pid}}")));
+    return pid_;
 }
 
 Finished PodmanContainer::exec(const std::vector<std::string> &command) const

@@ -1,9 +1,10 @@
 // The container runtimes the suite drives: runc and crun from a bundle, and
-// podman from a rootfs and a hooks.d directory. Every container is deleted at
+// podman from a rootfs or an image, and a hooks.d directory. Every container is deleted at
 // the end (its poststop hooks run), whatever the test found.
 #pragma once
 
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <utility>
 #include <sys/types.h>
@@ -80,12 +81,44 @@ class OciContainer : public RunningContainer {
     bool exists_ = false;
 };
 
-// A podman container run from a rootfs directory (--rootfs), with hooks from
-// `hooks_dir` and everything of podman's (storage, run state, network config,
-// events) in a directory of its own.
+enum class StorageDriver { vfs, overlay };
+
+// podman's storage, run state, network config and events in a directory of
+// its own, with one storage driver: the containers made with it share its
+// images. What podman leaves mounted there is unmounted at the end.
+class PodmanStore {
+  public:
+    explicit PodmanStore(StorageDriver driver);
+    PodmanStore(const PodmanStore &) = delete;
+    PodmanStore &operator=(const PodmanStore &) = delete;
+    ~PodmanStore();
+
+    // podman with this store (and hooks from `hooks_dir` when not empty), then `args`.
+    [[nodiscard]] std::vector<std::string>
+    podman(const std::vector<std::string> &args,
+           const std::filesystem::path &hooks_dir = std::filesystem::path()) const;
+    // `podman import TAR NAME`: an image of one layer, the tar's files.
+    void import(const std::filesystem::path &tar, const std::string &name) const;
+    // The directory that holds the files of `image`'s top layer.
+    [[nodiscard]] std::filesystem::path layer_dir(const std::string &image) const;
+
+  private:
+    TempDir dir_;
+    StorageDriver driver_;
+};
+
+// A podman container, with hooks from `hooks_dir`, either from a rootfs
+// directory (--rootfs) in a vfs store of its own, or from an image in a
+// store it shares with other containers.
 class PodmanContainer : public RunningContainer {
   public:
+    // From a rootfs, with podman's masked and read-only paths off, so that the
+    // mounts seen from inside are the mounts the hook saw at prestart.
     PodmanContainer(const std::filesystem::path &hooks_dir, const std::filesystem::path &rootfs);
+    // From `image` in `store`, with podman's defaults: masked and read-only
+    // paths, its seccomp profile, its default capabilities.
+    PodmanContainer(const PodmanStore &store, const std::filesystem::path &hooks_dir,
+                    std::string image);
     ~PodmanContainer() override; // `rm --force` when it exists
 
     // `podman run -d` with `options` (e.g. --annotation) and `command`.
@@ -93,6 +126,10 @@ class PodmanContainer : public RunningContainer {
                           const std::vector<std::string> &command);
     // `podman rm --force`: stopped, poststop hooks run, removed.
     Finished remove();
+    // `podman healthcheck run`: the container's --health-cmd, run once.
+    [[nodiscard]] Finished healthcheck() const;
+    // `podman inspect --format FORMAT`, its first line.
+    [[nodiscard]] std::string inspect(const std::string &format) const;
 
     [[nodiscard]] std::string id() const override { return id_; }
     [[nodiscard]] std::string bundle() const override;
@@ -101,13 +138,15 @@ class PodmanContainer : public RunningContainer {
 
   private:
     [[nodiscard]] std::vector<std::string> podman(const std::vector<std::string> &args) const;
-    [[nodiscard]] std::string inspect(const std::string &format) const;
 
-    TempDir storage_;
+    std::unique_ptr<PodmanStore> own_store_; // a rootfs container's
+    const PodmanStore *store_;
     std::filesystem::path hooks_dir_;
-    std::filesystem::path rootfs_;
+    std::filesystem::path rootfs_; // empty for a container of an image
+    std::string image_;
     std::string name_;
     std::string id_;
+    mutable pid_t pid_ = 0; // pid(), once asked
 };
 
 } // namespace cgfence::test

@@ -130,9 +130,12 @@ Finished Fence::cgfencectl(const std::vector<std::string> &args) const
     return run_captured(argv);
 }
 
-std::vector<nlohmann::json> Fence::new_events() const
+std::vector<nlohmann::json> Fence::new_events(const std::string &container) const
 {
-    const Finished run = cgfencectl({"events", "--json"});
+    std::vector<std::string> args = {"events", "--json"};
+    if (!container.empty())
+        args.insert(args.end(), {"--container", container});
+    const Finished run = cgfencectl(args);
     if (run.status != 0)
         throw std::runtime_error("cgfencectl events: " + summary(run));
     std::vector<nlohmann::json> events;

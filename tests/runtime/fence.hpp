@@ -58,9 +58,9 @@ class Fence {
     [[nodiscard]] std::string profile_dir() const { return (files_ / "profiles").string(); }
     // cgfencectl with this fence's --pin-dir, then `args`.
     [[nodiscard]] Finished cgfencectl(const std::vector<std::string> &args) const;
-    // The records waiting in the ring buffer (`cgfencectl events --json`),
-    // which reading takes away.
-    [[nodiscard]] std::vector<nlohmann::json> new_events() const;
+    // The records waiting in the ring buffer (`cgfencectl events --json`), of
+    // one container when `container` names it; reading takes every record away.
+    [[nodiscard]] std::vector<nlohmann::json> new_events(const std::string &container = "") const;
 
     // cgfence-hook with this fence's --config, --pin-dir and --profile-dir.
     [[nodiscard]] HookCommand hook() const;

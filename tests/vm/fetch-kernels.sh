@@ -24,43 +24,15 @@ APT_DIR=$CACHE_DIR/apt
 HOST_KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
 SUITES=(bullseye bookworm trixie sid)   # oldest first: see update_verified
 
+# shellcheck source=tests/vm/debian-mirror.sh
+. "$(dirname "$0")/debian-mirror.sh"
+
 die() { echo "fetch-kernels: $*" >&2; exit 1; }
 log() { echo "fetch-kernels: $*" >&2; }
 
 usage() {
     sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0" >&2
     exit 2
-}
-
-# The first Debian (not -security/-updates) mirror URI in the machine's apt sources.
-debian_mirror() {
-    local uri=""
-    if [[ -r /etc/apt/sources.list.d/debian.sources ]]; then
-        uri=$(awk '
-            BEGIN { RS = "" }   # one deb822 stanza per record
-            {
-                types = uris = suites = ""
-                n = split($0, line, "\n")
-                for (i = 1; i <= n; i++) {
-                    if (line[i] ~ /^Types:/)  types  = substr(line[i], 7)
-                    if (line[i] ~ /^URIs:/)   uris   = substr(line[i], 6)
-                    if (line[i] ~ /^Suites:/) suites = substr(line[i], 8)
-                }
-                if (types ~ /(^|[ \t])deb([ \t]|$)/ && suites ~ /(^|[ \t])[a-z]+([ \t]|$)/) {
-                    split(uris, u, " "); print u[1]; exit
-                }
-            }' /etc/apt/sources.list.d/debian.sources)
-    fi
-    if [[ -z $uri && -r /etc/apt/sources.list ]]; then
-        uri=$(awk '
-            $1 == "deb" {
-                i = 2
-                if ($i ~ /^\[/) { while ($i !~ /\]$/) i++; i++ }   # skip [options]
-                if ($(i + 1) ~ /^[a-z]+$/) { print $i; exit }
-            }' /etc/apt/sources.list)
-    fi
-    [[ -n $uri ]] || die "no Debian mirror found in /etc/apt/sources.list.d/debian.sources or /etc/apt/sources.list"
-    echo "${uri%/}"
 }
 
 suite_of_label() {
@@ -214,7 +186,7 @@ main() {
     for label in "${labels[@]}"; do
         [[ $label =~ ^(latest|[0-9]+\.[0-9]+)$ ]] || usage
     done
-    MIRROR=$(debian_mirror)
+    MIRROR=$(debian_mirror) || die "cannot fetch without a Debian mirror"
     mkdir -p "$KERNELS_DIR" "$APT_DIR"
     # One fetch at a time: concurrent runs (run.sh for two kernels) share the cache.
     exec 9>"$CACHE_DIR/.fetch.lock"

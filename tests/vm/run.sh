@@ -14,15 +14,19 @@
 # tree when CGFENCE_BUILD_DIR puts it elsewhere. COMMAND runs as root in the project
 # directory with stdin from /dev/null and this environment: HOME=/root (a tmpfs),
 # PATH=<build>/bin then the standard directories, TERM=dumb, LANG=C.UTF-8,
-# CGFENCE_IN_VM=1, CGFENCE_VM_KERNEL=<label>, CGFENCE_BUILD_DIR=<build>. /tmp, /run,
+# CGFENCE_IN_VM=1, CGFENCE_VM_KERNEL=<label>, CGFENCE_BUILD_DIR=<build>,
+# CGFENCE_CACHE_DIR=<the cache dir: the container images are there>. /tmp, /run,
 # /root and /var/tmp are tmpfs. Its stdout and stderr come out on run.sh's stdout (one
 # serial port carries both) and nothing else does: kernel messages stay on the console,
 # which run.sh shows only when the guest dies. run.sh's own messages go to stderr.
 #
 # Before booting, the project is built (cmake configure when <build>/CMakeCache.txt is
-# missing, then cmake --build) unless CGFENCE_VM_NO_BUILD=1.
+# missing, then cmake --build) unless CGFENCE_VM_NO_BUILD=1, and the container images
+# of the runtime suite are made when missing (fetch-images.sh; the guest has no
+# network and sees the host's root read-only).
 #
-# Environment: CGFENCE_CACHE_DIR (default /var/cache/cgfence: kernels, initramfs images),
+# Environment: CGFENCE_CACHE_DIR (default /var/cache/cgfence: kernels, initramfs images,
+# container images; the guest sees it only outside /tmp, /run, /root and /var/tmp),
 # CGFENCE_VM_CPUS (vCPUs; default 1: see the note at the qemu call),
 # CGFENCE_BUILD_DIR (default <project>/build), CGFENCE_VM_NO_BUILD.
 #
@@ -102,6 +106,12 @@ resolve_kernel() {
     fi
     KERNEL_DIR=$CACHE_DIR/kernels/$KERNEL_LABEL
     KERNEL_VERSION=$(cat "$KERNEL_DIR/kernel-version")
+}
+
+# The tests that need a container image fail without it, each saying so; the rest run.
+fetch_images() {
+    "$VM_DIR/fetch-images.sh" >"$RUN_TMP/fetch-images.log" 2>&1 ||
+        note "no container images ($(tail -n 1 "$RUN_TMP/fetch-images.log")): the tests that run them will fail"
 }
 
 # Prints the initramfs for the kernel: busybox, guest-init.sh as /init, and the modules
@@ -210,7 +220,9 @@ main() {
             BUILD_DIR "$BUILD_DIR" \
             BUILD_SHARED "$build_shared"
     } >"$run_share/config"
-    printf '%s\0' "${COMMAND[@]}" >"$run_share/command"
+    # The guest's environment is guest-init.sh's; the cache dir is added here.
+    printf '%s\0' env "CGFENCE_CACHE_DIR=$CACHE_DIR" "${COMMAND[@]}" >"$run_share/command"
+    fetch_images
 
     # The host's root does not change during the run (the build is done): let the guest
     # cache it for good. The read-write trees keep the default coherence.

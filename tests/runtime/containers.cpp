@@ -155,6 +155,13 @@ Finished OciContainer::exec(const std::vector<std::string> &command) const
     return run_captured(invocation(argv));
 }
 
+Spawned OciContainer::spawn_exec(const std::vector<std::string> &command) const
+{
+    std::vector<std::string> argv = {"exec", id_};
+    argv.insert(argv.end(), command.begin(), command.end());
+    return Spawned(invocation(argv));
+}
+
 PodmanStore::PodmanStore(StorageDriver driver) : driver_(driver)
 {
     if (driver == StorageDriver::overlay)

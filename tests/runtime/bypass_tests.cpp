@@ -878,7 +878,7 @@ class HostVictim {
 
 } // namespace
 
-TEST_CASE("escape: its own pid written to the root cgroup's cgroup.procs (runc, no cgroup "
+TEST_CASE("bypass, escape: its own pid written to the root cgroup's cgroup.procs (runc, no cgroup "
           "namespace)")
 {
     check_escape(Layout::host, {"cgroup-root", "/tmp/cgroup"});
@@ -886,8 +886,9 @@ TEST_CASE("escape: its own pid written to the root cgroup's cgroup.procs (runc, 
 
 // The move cgfence refuses, done by someone else (the host moves the
 // container's process to the root cgroup): the process stays its container's.
-TEST_CASE("escape: moved to the root cgroup from the host, then /secret and cgfence's maps by id "
-          "(runc, no cgroup namespace)")
+TEST_CASE(
+    "bypass, escape: moved to the root cgroup from the host, then /secret and cgfence's maps by id "
+    "(runc, no cgroup namespace)")
 {
     if (!in_vm())
         CGFENCE_SKIP(kNeedsVm);
@@ -908,8 +909,9 @@ TEST_CASE("escape: moved to the root cgroup from the host, then /secret and cgfe
     }
 }
 
-TEST_CASE("escape: clone3(CLONE_INTO_CGROUP) into the root cgroup, then /secret and cgfence's "
-          "maps by id (runc, no cgroup namespace)")
+TEST_CASE(
+    "bypass, escape: clone3(CLONE_INTO_CGROUP) into the root cgroup, then /secret and cgfence's "
+    "maps by id (runc, no cgroup namespace)")
 {
     check_escape(Layout::host, {"clone3-root", "/tmp/cgroup", "/secret"}, true);
 }
@@ -917,7 +919,7 @@ TEST_CASE("escape: clone3(CLONE_INTO_CGROUP) into the root cgroup, then /secret 
 // In a cgroup namespace, cgroup2 mounted inside shows the container's cgroup
 // as its root; a kernfs file handle (the cgroup id) opens any cgroup of the
 // hierarchy with CAP_DAC_READ_SEARCH.
-TEST_CASE("escape: the root cgroup opened by file handle, clone3 into it, then /secret and "
+TEST_CASE("bypass, escape: the root cgroup opened by file handle, clone3 into it, then /secret and "
           "cgfence's maps by id (runc, cgroup namespace)")
 {
     if (!in_vm())
@@ -932,7 +934,8 @@ TEST_CASE("escape: the root cgroup opened by file handle, clone3 into it, then /
 // and stays there until its exec: no mark all along. A process of the
 // container watches for it, stops it in each phase, tries every way into it
 // (ptrace in the second), and lets it go on: the exec must still succeed.
-TEST_CASE("escape: the runtime's exec helper in its window: stopped and reached into (runc exec)")
+TEST_CASE(
+    "bypass, escape: the runtime's exec helper in its window: stopped and reached into (runc exec)")
 {
     if (!in_vm())
         CGFENCE_SKIP(kNeedsVm);
@@ -954,7 +957,7 @@ TEST_CASE("escape: the runtime's exec helper in its window: stopped and reached 
 // With the host's pid namespace, host processes are in sight: one holds the
 // denied file open (its host path), and the container tries to take that fd
 // (pidfd_getfd), trace it, and reach its memory, root, cwd and namespaces.
-TEST_CASE("escape: a host process reached into: pidfd_getfd of its fd of /secret, ptrace, "
+TEST_CASE("bypass, escape: a host process reached into: pidfd_getfd of its fd of /secret, ptrace, "
           "/proc/PID (runc, host pid namespace)")
 {
     if (!in_vm())
@@ -975,8 +978,9 @@ TEST_CASE("escape: a host process reached into: pidfd_getfd of its fd of /secret
 // ptrace_may_access of that task, and then CAP_SYS_ADMIN and CAP_SYS_CHROOT:
 // without cgfence the container joins the host's mount namespace and reads
 // the file by its host path.
-TEST_CASE("escape: setns into a host task's mount namespace by pidfd, then /secret by its host "
-          "path (runc, host pid namespace)")
+TEST_CASE(
+    "bypass, escape: setns into a host task's mount namespace by pidfd, then /secret by its host "
+    "path (runc, host pid namespace)")
 {
     if (!in_vm())
         CGFENCE_SKIP(kNeedsVm);
@@ -989,8 +993,9 @@ TEST_CASE("escape: setns into a host task's mount namespace by pidfd, then /secr
     }
 }
 
-TEST_CASE("escape: new tasks carry the mark: vfork, CLONE_PARENT, a thread, io_uring SQPOLL "
-          "thread, registered personality (runc)")
+TEST_CASE(
+    "bypass, escape: new tasks carry the mark: vfork, CLONE_PARENT, a thread, io_uring SQPOLL "
+    "thread, registered personality (runc)")
 {
     for (const char *technique :
          {"vfork-open", "clone-parent-open", "thread-open", "sqpoll-openat", "uring-personality"}) {

@@ -695,6 +695,10 @@ struct EscapeScene {
             caps.push_back("CAP_SYS_CHROOT");   // setns into a mount namespace
             caps.push_back("CAP_DAC_OVERRIDE"); // overlayfs's work directory (mode 0)
         }
+        // Locked memory without bound, as containers that use BPF are given it:
+        // 5.10 charges BPF maps to RLIMIT_MEMLOCK (EPERM past it).
+        bundle.config["process"]["rlimits"] = json::array(
+            {{{"type", "RLIMIT_MEMLOCK"}, {"soft", UINT64_MAX}, {"hard", UINT64_MAX}}});
         json &namespaces = bundle.config["linux"]["namespaces"];
         if (layout == Layout::ns) {
             namespaces.push_back({{"type", "cgroup"}});

@@ -770,6 +770,25 @@ static int open_refused(const char *step, const char *path, int flags)
     return verdict;
 }
 
+/* Opens `path` and reads from it: refused at the open or at the read (some
+ * kernels check at read time), or nothing read, is a refusal. */
+static int read_refused(const char *step, const char *path)
+{
+    const int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return refused(step, fd);
+    char buf[256];
+    const ssize_t got = read(fd, buf, sizeof buf);
+    close(fd);
+    if (got == 0) {
+        printf("denied: %s: opened, nothing read\n", step);
+        return DENIED;
+    }
+    if (got > 0)
+        printf("read %zd bytes\n", got);
+    return refused(step, got);
+}
+
 /* Every way into another process that ptrace_may_access guards, tried on
  * `pid`: its root, cwd, fds, environment, memory, namespaces; pidfd_getfd of
  * its fd `fd` (-1: the first of 0..2 it has); and, with `attach`, ptrace
@@ -783,7 +802,7 @@ static int reach_into(pid_t pid, int fd, bool attach)
                     open_refused("open of /proc/PID/root/", PROC("root/"), O_RDONLY | O_DIRECTORY));
     verdict = worst(verdict,
                     open_refused("open of /proc/PID/cwd/", PROC("cwd/"), O_RDONLY | O_DIRECTORY));
-    verdict = worst(verdict, open_refused("open of /proc/PID/environ", PROC("environ"), O_RDONLY));
+    verdict = worst(verdict, read_refused("read of /proc/PID/environ", PROC("environ")));
     verdict = worst(verdict, open_refused("open of /proc/PID/mem", PROC("mem"), O_RDONLY));
     verdict = worst(verdict, open_refused("open of /proc/PID/ns/mnt", PROC("ns/mnt"), O_RDONLY));
     char target[256];

@@ -673,9 +673,11 @@ namespace {
 
 json escape_profile()
 {
-    return {{"mode", "enforce"},
-            {"default", "allow"},
-            {"rules", {{{"path", "/secret"}, {"access", ""}}}}};
+    return {
+        {"mode", "enforce"},
+        {"default", "allow"},
+        {"rules",
+         {{{"path", "/secret"}, {"access", ""}}, {{"path", "/etc/os-release"}, {"access", "r"}}}}};
 }
 
 enum class Layout { host, ns };
@@ -1047,6 +1049,22 @@ TEST_CASE("bypass: an overlay mounted by the container over a denied file (runc)
     check_escape(Layout::ns, {"overlay-open", "/", "secret"}, false,
                  "before 6.6 overlayfs's backing open carries the overlay's path; an overlay the "
                  "container mounted has no rule");
+}
+
+// The same overlay, and a readable, non-executable file mapped PROT_EXEC
+// through it: the mapping is judged on the overlay file alone (overlayfs then
+// maps the lower file without asking), so on every kernel the overlay's
+// default decides.
+TEST_CASE("bypass: mmap(PROT_EXEC) through an overlay mounted by the container (runc)")
+{
+    if (!in_vm())
+        CGFENCE_SKIP(kNeedsVm);
+    // It is denied directly.
+    CHECK(summary(probe_in(EscapeLab::get().scene(Layout::ns, true),
+                           {"mmap-exec", "/etc/os-release"})) ==
+          "exit 13, stdout: denied: mmap PROT_EXEC: Permission denied\n");
+    check_escape(Layout::ns, {"overlay-mmap-exec", "/", "etc/os-release"}, false,
+                 "an overlay the container mounted has no rule: its files get the default");
 }
 
 // CAP_SYS_ADMIN passes for CAP_BPF and CAP_PERFMON: the container loads a

@@ -997,14 +997,14 @@ static int t_thread_open(char **argv)
     return (int)(intptr_t)verdict;
 }
 
-/* overlay-open LOWER FILE: an overlay of our own (CAP_SYS_ADMIN), LOWER as
- * its lower layer, upper and work on a new tmpfs; FILE (a path below LOWER)
- * opened through it: overlayfs opens the lower file itself. */
-static int t_overlay_open(char **argv)
+/* An overlay of our own (CAP_SYS_ADMIN) in a mount namespace of our own,
+ * `lower` as its lower layer, upper and work on a new tmpfs; the path of
+ * `file` (a path below `lower`) through it in `path`. */
+static int own_overlay(const char *lower, const char *file, char *path, size_t size)
 {
     const char *base = "/tmp/bypass-ovl";
     static const char *const dirs[] = {"upper", "work", "merged"};
-    char options[4096], dir[256], path[4096];
+    char options[4096], dir[256];
     if (private_mount_namespace(0) != 0)
         return setup_failed("unshare(CLONE_NEWNS)");
     mkdir(base, 0755);
@@ -1015,13 +1015,37 @@ static int t_overlay_open(char **argv)
         if (mkdir(dir, 0755) != 0)
             return setup_failed("mkdir");
     }
-    snprintf(options, sizeof options, "lowerdir=%s,upperdir=%s/upper,workdir=%s/work", argv[0],
-             base, base);
+    snprintf(options, sizeof options, "lowerdir=%s,upperdir=%s/upper,workdir=%s/work", lower, base,
+             base);
     snprintf(dir, sizeof dir, "%s/merged", base);
     if (mount("overlay", dir, "overlay", 0, options) != 0)
         return setup_failed("mount overlay");
-    snprintf(path, sizeof path, "%s/%s", dir, argv[1]);
-    return open_and_read("open through an overlay of our own", path);
+    snprintf(path, size, "%s/%s", dir, file);
+    return 0;
+}
+
+/* overlay-open LOWER FILE: FILE read through an overlay of our own:
+ * overlayfs opens the lower file itself. */
+static int t_overlay_open(char **argv)
+{
+    char path[4096];
+    const int setup = own_overlay(argv[0], argv[1], path, sizeof path);
+    return setup != 0 ? setup : open_and_read("open through an overlay of our own", path);
+}
+
+/* overlay-mmap-exec LOWER FILE: FILE (readable, not executable) mapped
+ * PROT_EXEC through an overlay of our own: overlayfs maps the lower file. */
+static int t_overlay_mmap_exec(char **argv)
+{
+    char path[4096];
+    const int setup = own_overlay(argv[0], argv[1], path, sizeof path);
+    if (setup != 0)
+        return setup;
+    const int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return judged("open through an overlay of our own", -1);
+    void *map = mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE, fd, 0);
+    return judged("mmap PROT_EXEC through an overlay of our own", map == MAP_FAILED ? -1 : 0);
 }
 
 /* sqpoll-openat FILE: IORING_OP_OPENAT run by the ring's SQPOLL kernel thread. */
@@ -1218,6 +1242,7 @@ static const struct technique kTechniques[] = {
     {"clone-parent-open", 1, t_clone_parent_open},
     {"thread-open", 1, t_thread_open},
     {"overlay-open", 2, t_overlay_open},
+    {"overlay-mmap-exec", 2, t_overlay_mmap_exec},
     {"sqpoll-openat", 1, t_sqpoll_openat},
     {"uring-personality", 1, t_uring_personality},
     {"bpf-read-kernel", 0, t_bpf_read_kernel},

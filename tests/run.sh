@@ -7,6 +7,7 @@
 #   tests/run.sh                      everything
 #   CGFENCE_KERNELS="6.1" tests/run.sh  one kernel of the matrix
 #   CGFENCE_VM=0 tests/run.sh         host suites only (the VM suites count as skipped)
+#   CGFENCE_VM_LANES=1 tests/run.sh   one guest at a time (default: two)
 set -uo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -135,15 +136,46 @@ if ! "$root/tests/vm/fetch-kernels.sh" $kernels >"$logs/fetch-kernels.log" 2>&1;
   failed=$((failed + 1))
   finish
 fi
+# One boot per kernel runs every VM suite. Two guests at a time: each is one
+# vCPU of TCG, and the host has two cores; the newest kernel, the slowest
+# boot, goes first. Each guest's lines are shown, and counted, once it ends.
 # The churn test runs the hook twice per container, ~0.3 s a run under TCG:
-# 200 containers on the newest kernel, 48 on the older ones, so that one boot
-# per kernel stays within the CI budget.
-for kernel in $kernels; do
-  churn=48
+# 200 containers on the newest kernel, 48 on the older ones.
+run_vm() { # run_vm KERNEL: one boot, its output and exit status in $logs
+  local kernel=$1 churn=48
   [[ $kernel == latest ]] && churn=200
   CGFENCE_VM_NO_BUILD=1 CGFENCE_BUILD_DIR=$build \
-    run_suite "vm@$kernel" "$root/tests/vm/run.sh" --kernel "$kernel" --timeout 1800 -- \
-    "$root/tests/vm/guest-suites.sh" --churn "$churn"
+    "$root/tests/vm/run.sh" --kernel "$kernel" --timeout 1800 -- \
+    "$root/tests/vm/guest-suites.sh" --churn "$churn" >"$logs/vm@$kernel.log" 2>&1
+  echo $? >"$logs/vm@$kernel.status"
+}
+report_vm() { # report_vm KERNEL: its lines and counts, as run_suite gives them
+  local log=$logs/vm@$1.log status
+  status=$(cat "$logs/vm@$1.status" 2>/dev/null || echo 125)
+  echo "== vm@$1"
+  cat "$log"
+  count "$log"
+  if ((status != 0)) && ! grep -q '^FAIL ' "$log"; then
+    echo "FAIL vm@$1: exited with status $status"
+    failed=$((failed + 1))
+  fi
+}
+lanes=${CGFENCE_VM_LANES:-2}
+order=()
+[[ " $kernels " == *" latest "* ]] && order=(latest)
+mapfile -t -O "${#order[@]}" order < <(printf '%s\n' $kernels | grep -vx latest | sort -r -V)
+running=0
+for kernel in "${order[@]}"; do
+  if ((running >= lanes)); then
+    wait -n
+    running=$((running - 1))
+  fi
+  run_vm "$kernel" &
+  running=$((running + 1))
+done
+wait
+for kernel in $kernels; do
+  report_vm "$kernel"
 done
 run_asan_suites
 run_fuzz_suite

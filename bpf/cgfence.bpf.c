@@ -101,8 +101,8 @@ struct {
     __uint(type, BPF_MAP_TYPE_HASH);
     __uint(max_entries, CGFENCE_MAX_CONTAINERS + 1);
     __type(key, __u64);
-    __type(value, struct cgfence_ratelimit);
-} ratelimits SEC(".maps");
+    __type(value, struct cgfence_container_state);
+} containers SEC(".maps");
 
 struct {
     __uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -249,19 +249,20 @@ static __always_inline __u64 ancestor_cgroup_id(struct cgroup *cgrp, int level)
 }
 
 /*
- * The registered container whose cgroup holds the current task: the
- * outermost registered cgroup among its own and its ancestors, checked from
- * level 1 down to the task's own (at most CGFENCE_MAX_CGROUP_LEVEL, the
- * deepest level the hook registers), so a task in any descendant cgroup is
- * found however deep it went. Outermost: a nested registration cannot loosen
- * the policy of the container it sits in. Asked only where a task has no mark
- * (its exec, the exec window's checks): L lookups for a task at level L.
- * (bpf_get_current_ancestor_cgroup_id would do the reads in one call, but
- * 5.10 does not give it to LSM programs.)
+ * The registered container whose cgroup holds `task`: the outermost
+ * registered cgroup among its own and its ancestors, checked from level 1
+ * down to the task's own (at most CGFENCE_MAX_CGROUP_LEVEL, the deepest level
+ * the hook registers), so a task in any descendant cgroup is found however
+ * deep it went. Outermost: a nested registration cannot loosen the policy of
+ * the container it sits in. Asked only of tasks without a mark (their exec,
+ * the exec window's checks, marking at load): L lookups at level L. A cgroup
+ * whose id cannot be read is taken as unregistered: it then holds no task of
+ * a container (the kernel fills its ancestors before any task joins it).
+ * (bpf_get_current_ancestor_cgroup_id would do the reads in one call for the
+ * current task, but 5.10 does not give it to LSM programs.)
  */
-static __always_inline bool registered_cgroup(__u64 *id)
+static __always_inline bool registered_cgroup_of(struct task_struct *task, __u64 *id)
 {
-    struct task_struct *task = (void *)bpf_get_current_task();
     struct cgroup *cgrp = BPF_CORE_READ(task, cgroups, dfl_cgrp);
     int level = BPF_CORE_READ(cgrp, level);
 
@@ -271,6 +272,36 @@ static __always_inline bool registered_cgroup(__u64 *id)
             return true;
     }
     return false;
+}
+
+static __always_inline bool registered_cgroup(__u64 *id)
+{
+    return registered_cgroup_of((void *)bpf_get_current_task(), id);
+}
+
+/*
+ * Is `task`, in the cgroup of `container`, where that container's tasks arm:
+ * in its mount namespace? A host task moved into the cgroup, or a runtime's
+ * exec helper that execs itself there before it joins the container's
+ * namespaces (runc 1.4), stays what it is.
+ */
+static __always_inline bool in_container_view(struct task_struct *task, __u64 container)
+{
+    struct cgfence_container_state *state = bpf_map_lookup_elem(&containers, &container);
+
+    if (!state || !state->view_mnt_ns)
+        return true; /* no view recorded: any (the writer always records one) */
+    return BPF_CORE_READ(task, nsproxy, mnt_ns, ns.inum) == state->view_mnt_ns;
+}
+
+/*
+ * Whether `mark` makes its task one of container `c`'s own that its other
+ * tasks may reach into: not while its exec is still under way.
+ */
+static __always_inline bool reachable_in(const struct cgfence_task_mark *mark,
+                                         const struct container *c)
+{
+    return mark && mark->container == c->cgroup_id && !(mark->flags & CGFENCE_MARK_PENDING);
 }
 
 /* overlayfs works on its layers under its mounter's credentials. */
@@ -395,7 +426,7 @@ static __always_inline struct walk_result walk(struct container *c, struct dentr
 
 static __always_inline bool take_event_token(struct container *c)
 {
-    struct cgfence_ratelimit *rl = bpf_map_lookup_elem(&ratelimits, &c->account);
+    struct cgfence_container_state *rl = bpf_map_lookup_elem(&containers, &c->account);
 
     if (!rl)
         return false; /* the writer creates it; without it, count the loss */
@@ -479,7 +510,7 @@ static __always_inline void report(struct container *c, struct cgfence_counters 
 static __always_inline bool add_learned(struct cgfence_learned_key *key, struct dentry *dentry,
                                         __u8 hook)
 {
-    struct cgfence_ratelimit *rl = bpf_map_lookup_elem(&ratelimits, &key->container);
+    struct cgfence_container_state *rl = bpf_map_lookup_elem(&containers, &key->container);
 
     if (!rl || rl->learned >= CGFENCE_MAX_LEARNED_PER_CONTAINER)
         return false;
@@ -572,7 +603,7 @@ static __always_inline int judge_dentry(struct container *c, struct dentry *dent
  * reported as a denial. Tampering is never audit-only.
  */
 static __always_inline void count_refusal(struct container *c, __u8 wanted, __u8 hook,
-                                          const void *name, __u32 dev, __u64 ino, bool quiet)
+                                          const void *name, __u32 dev, __u64 ino)
 {
     struct cgfence_counters *n = bpf_map_lookup_elem(&counters, &c->account);
 
@@ -580,8 +611,6 @@ static __always_inline void count_refusal(struct container *c, __u8 wanted, __u8
         n->decisions++;
         n->denied++;
     }
-    if (quiet)
-        return;
     struct cgfence_event *e = start_report(c, n, wanted, 0, hook, CGFENCE_VERDICT_DENIED);
 
     if (!e)
@@ -593,13 +622,14 @@ static __always_inline void count_refusal(struct container *c, __u8 wanted, __u8
     bpf_ringbuf_submit(e, 0);
 }
 
-static __always_inline int refuse_tampering(struct container *c, __u8 wanted, __u8 hook,
-                                            const void *name, __u32 dev, __u64 ino)
+static __always_inline int refuse_builtin(struct container *c, __u8 wanted, __u8 hook,
+                                          const void *name, __u32 dev, __u64 ino)
 {
-    count_refusal(c, wanted, hook, name, dev, ino, false);
+    count_refusal(c, wanted, hook, name, dev, ino);
     return -EPERM;
 }
 
+/* Do the first `length` bytes of `name` match `prefix`? */
 static __always_inline bool has_prefix(const char name[16], const char *prefix, int length)
 {
     for (int i = 0; i < length && i < 16; i++)
@@ -607,6 +637,9 @@ static __always_inline bool has_prefix(const char name[16], const char *prefix, 
             return false;
     return true;
 }
+
+/* Is `name` exactly the string literal `literal`? (Its NUL is compared too.) */
+#define same_name(name, literal) has_prefix(name, literal, sizeof(literal))
 
 /*
  * Leaving the container's cgroup. A confined task may not move itself or
@@ -627,8 +660,7 @@ static __always_inline bool leaves_container(struct container *c, struct dentry 
 
     if (bpf_probe_read_kernel_str(name, sizeof(name), dentry->d_name.name) < 0)
         return true; /* an unreadable name of a cgroup file: fail closed */
-    if (!has_prefix(name, "cgroup.procs", sizeof("cgroup.procs")) &&
-        !has_prefix(name, "cgroup.threads", sizeof("cgroup.threads")))
+    if (!same_name(name, "cgroup.procs") && !same_name(name, "cgroup.threads"))
         return false;
     struct dentry *dir = dentry->d_parent;
     bool inside = false;
@@ -649,35 +681,37 @@ static __always_inline bool leaves_container(struct container *c, struct dentry 
 }
 
 /*
- * Another task's memory through procfs. /proc/PID/mem, environ, auxv and the
- * maps files read the task's memory or layout; the kernel asks the ptrace
- * hook for them (lsm/ptrace_access_check below), except 7.x, which no longer
- * does for all but mem. So the open itself is judged: a confined task opens
- * them only for tasks of its own container. `file` is one of them for a task
- * that is not.
+ * Another task's insides through procfs. /proc/PID/mem, environ, auxv and the
+ * maps files read a task's memory or layout; the kernel asks the ptrace hook
+ * (below) for them, except 7.x, which no longer does for all but mem. And a
+ * write to a /proc/PID entry changes that task (oom_score_adj, clear_refs,
+ * coredump_filter, attr/...). So the open itself is judged: a confined task
+ * opens those reads, and any /proc/PID entry for writing, only for tasks of
+ * its own container (reachable_in). What ps and top read (stat, status,
+ * cmdline, ...) stays open to all, as the kernel keeps it.
  */
-static __always_inline bool is_memory_file(const char name[16])
+static __always_inline bool reads_memory(const char name[16])
 {
-    return has_prefix(name, "mem", sizeof("mem")) ||
-           has_prefix(name, "environ", sizeof("environ")) ||
-           has_prefix(name, "auxv", sizeof("auxv")) || has_prefix(name, "maps", sizeof("maps")) ||
-           has_prefix(name, "smaps", sizeof("smaps")) ||
-           has_prefix(name, "smaps_rollup", sizeof("smaps_rollup")) ||
-           has_prefix(name, "pagemap", sizeof("pagemap")) ||
-           has_prefix(name, "numa_maps", sizeof("numa_maps"));
+    return same_name(name, "mem") || same_name(name, "environ") || same_name(name, "auxv") ||
+           same_name(name, "maps") || same_name(name, "smaps") || same_name(name, "smaps_rollup") ||
+           same_name(name, "pagemap") || same_name(name, "numa_maps");
 }
 
-static __always_inline bool reaches_foreign_memory(struct container *c, struct file *file)
+/* `file`, opened for `wanted`, reaches into a task that is not c's. */
+static __always_inline bool reaches_foreign_task(struct container *c, struct file *file,
+                                                 __u8 wanted)
 {
     struct dentry *dentry = file->f_path.dentry;
 
     if (dentry->d_sb->s_magic != PROC_SUPER_MAGIC)
         return false;
-    char name[16] = {};
+    if (!(wanted & CGFENCE_ACCESS_WRITE)) {
+        char name[16] = {};
 
-    if (bpf_probe_read_kernel_str(name, sizeof(name), dentry->d_name.name) < 0 ||
-        !is_memory_file(name))
-        return false;
+        if (bpf_probe_read_kernel_str(name, sizeof(name), dentry->d_name.name) >= 0 &&
+            !reads_memory(name))
+            return false; /* an unreadable name is taken for a memory file: fail closed */
+    }
     /* procfs inodes are a proc_inode's; a /proc/PID entry's holds the pid. */
     struct proc_inode *proc =
         (void *)((char *)file->f_inode - bpf_core_field_offset(struct proc_inode, vfs_inode));
@@ -685,18 +719,20 @@ static __always_inline bool reaches_foreign_memory(struct container *c, struct f
 
     if (!pid)
         return false; /* not a task's entry (/proc/self/... resolves to one) */
-    struct cgfence_task_mark *mark = NULL;
-
     if (marks_in_task_storage) {
+        /*
+         * The task by its number in the initial namespace: were the number
+         * reused since, this entry's open fails with ESRCH, whatever is
+         * decided here.
+         */
         struct task_struct *task = bpf_task_from_pid(BPF_CORE_READ(pid, numbers[0].nr));
 
         if (!task)
             return false; /* gone: the open fails with ESRCH */
-        mark = bpf_task_storage_get(&marks, task, 0, 0);
-        bool same = mark && mark->container == c->cgroup_id;
+        bool reachable = reachable_in(bpf_task_storage_get(&marks, task, 0, 0), c);
 
         bpf_task_release(task);
-        return !same;
+        return !reachable;
     }
     struct hlist_node *link = BPF_CORE_READ(pid, tasks[0].first);
 
@@ -705,8 +741,7 @@ static __always_inline bool reaches_foreign_memory(struct container *c, struct f
     /* The task's address, the hash's key: only compared, never read through. */
     __u64 key = (__u64)link - bpf_core_field_offset(struct task_struct, pid_links[0]);
 
-    mark = bpf_map_lookup_elem(&marks, &key);
-    return !(mark && mark->container == c->cgroup_id);
+    return !reachable_in(bpf_map_lookup_elem(&marks, &key), c);
 }
 
 /*
@@ -764,51 +799,52 @@ int BPF_PROG(cgfence_file_open, struct file *file, int ret)
     struct dentry *dentry = file->f_path.dentry;
 
     if ((wanted & CGFENCE_ACCESS_WRITE) && leaves_container(&c, dentry))
-        return refuse_tampering(&c, wanted, CGFENCE_HOOK_FILE_OPEN, dentry->d_name.name,
-                                dentry->d_sb->s_dev, file->f_inode->i_ino);
-    if (reaches_foreign_memory(&c, file))
-        return refuse_tampering(&c, wanted, CGFENCE_HOOK_PTRACE, dentry->d_name.name,
-                                dentry->d_sb->s_dev, file->f_inode->i_ino);
+        return refuse_builtin(&c, wanted, CGFENCE_HOOK_FILE_OPEN, dentry->d_name.name,
+                              dentry->d_sb->s_dev, file->f_inode->i_ino);
+    if (reaches_foreign_task(&c, file, wanted))
+        return refuse_builtin(&c, wanted, CGFENCE_HOOK_FILE_OPEN, dentry->d_name.name,
+                              dentry->d_sb->s_dev, file->f_inode->i_ino);
     return judge_file(&c, file, wanted, CGFENCE_HOOK_FILE_OPEN);
 }
 
 /*
  * Marks the current task, found in the registered cgroup `container` (or
- * below it), as that container's; NULL when the mark finds no room. The
- * container's first task to arm is its init's exec; every later one comes
- * in by an exec from outside.
+ * below it), as that container's, its exec under way; NULL when the mark
+ * finds no room. The container's first task to arm is its init's exec; every
+ * later one comes in by an exec from outside.
  */
 static __always_inline struct cgfence_task_mark *arm_current(__u64 container)
 {
-    struct cgfence_task_mark mark = {.container = container, .origin = CGFENCE_ORIGIN_EXEC};
-    struct cgfence_ratelimit *state = bpf_map_lookup_elem(&ratelimits, &container);
+    struct cgfence_task_mark mark = {
+        .container = container,
+        .origin = CGFENCE_ORIGIN_EXEC,
+        .flags = CGFENCE_MARK_PENDING,
+    };
+    struct cgfence_container_state *state = bpf_map_lookup_elem(&containers, &container);
 
-    /* Racy between CPUs: an init and an exec at once does not happen. */
+    /* Racy between CPUs: a first exec and a runtime's exec at once is rare and only names them. */
     if (state && !state->armed_ns) {
         state->armed_ns = bpf_ktime_get_ns();
         mark.origin = CGFENCE_ORIGIN_INIT;
     }
-    if (marks_in_task_storage) {
-        struct task_struct *task = bpf_get_current_task_btf();
+    struct task_struct *task =
+        marks_in_task_storage ? bpf_get_current_task_btf() : (void *)bpf_get_current_task();
 
-        if (!set_mark(task, &mark))
-            return NULL;
-        return mark_of(task);
-    }
-    __u64 key = bpf_get_current_task();
-
-    if (bpf_map_update_elem(&marks, &key, &mark, BPF_ANY) != 0)
+    if (!set_mark(task, &mark))
         return NULL;
-    return bpf_map_lookup_elem(&marks, &key);
+    return current_mark();
 }
 
 /*
  * The exec that arms a task: the first exec of a task without a mark whose
- * cgroup is (inside) a registered container's. Before it the task is the
- * runtime's (runc or crun init, exec set-up) and is never judged; from here
- * on, before the new program runs a single instruction, it is the
+ * cgroup is (inside) a registered container's, in the container's mount
+ * namespace. Before it the task is the runtime's (runc or crun init, exec
+ * set-up) and is never judged; from here on, before the new program runs a
+ * single instruction (its interpreter's open included), it is the
  * container's, wherever it goes. An exec that fails after this point (the
  * verdict below, a bad binary) leaves the task armed: earlier, never later.
+ * The container's other tasks reach into it only once the exec is done
+ * (bprm_committing_creds below).
  */
 SEC("lsm/bprm_check_security")
 int BPF_PROG(cgfence_bprm_check, struct linux_binprm *bprm, int ret)
@@ -824,12 +860,29 @@ int BPF_PROG(cgfence_bprm_check, struct linux_binprm *bprm, int ret)
 
         if (!registered_cgroup(&container))
             return ret; /* a task no container owns execs: never judged */
+        if (!in_container_view((void *)bpf_get_current_task(), container))
+            return ret; /* not in the container's view: a host or runtime task, never judged */
         mark = arm_current(container);
         if (!mark)
             return -ENOMEM; /* fail closed: no exec into a container without its mark */
     }
     load_container(&c, mark);
     return judge_file(&c, bprm->file, CGFENCE_ACCESS_EXEC, CGFENCE_HOOK_BPRM_CHECK);
+}
+
+/*
+ * The exec's point of no return is behind (the runtime's memory and
+ * close-on-exec files are gone): the container's other tasks may reach into
+ * the task from now on.
+ */
+SEC("lsm/bprm_committing_creds")
+int BPF_PROG(cgfence_bprm_committing_creds, struct linux_binprm *bprm)
+{
+    struct cgfence_task_mark *mark = current_mark();
+
+    if (mark && (mark->flags & CGFENCE_MARK_PENDING))
+        mark->flags &= ~CGFENCE_MARK_PENDING;
+    return 0;
 }
 
 SEC("lsm/mmap_file")
@@ -875,7 +928,7 @@ static __always_inline bool cgfence_map(struct bpf_map *map)
     void *m = map;
     char name[16] = {};
 
-    if (m == (void *)&policies || m == (void *)&counters || m == (void *)&ratelimits ||
+    if (m == (void *)&policies || m == (void *)&counters || m == (void *)&containers ||
         m == (void *)&events || m == (void *)&records || m == (void *)&meta ||
         m == (void *)&learned || m == (void *)&marks)
         return true;
@@ -894,7 +947,7 @@ int BPF_PROG(cgfence_bpf_map, struct bpf_map *map, unsigned int fmode, int ret)
     __u8 wanted = (fmode & FMODE_READ ? CGFENCE_ACCESS_READ : 0) |
                   (fmode & FMODE_WRITE ? CGFENCE_ACCESS_WRITE : 0);
 
-    return refuse_tampering(&c, wanted, CGFENCE_HOOK_BPF_MAP, map->name, 0, 0);
+    return refuse_builtin(&c, wanted, CGFENCE_HOOK_BPF_MAP, map->name, 0, 0);
 }
 
 SEC("lsm/bpf_prog")
@@ -910,7 +963,7 @@ int BPF_PROG(cgfence_bpf_prog, struct bpf_prog *prog, int ret)
     bpf_core_read(name, sizeof(name), &aux->name);
     if (!has_prefix(name, PROGRAM_PREFIX, sizeof(PROGRAM_PREFIX) - 1) || !confined(&c))
         return ret;
-    return refuse_tampering(&c, CGFENCE_ACCESS_READ, CGFENCE_HOOK_BPF_PROG, aux->name, 0, 0);
+    return refuse_builtin(&c, CGFENCE_ACCESS_READ, CGFENCE_HOOK_BPF_PROG, aux->name, 0, 0);
 }
 
 /*
@@ -928,7 +981,7 @@ static __always_inline int judge_bpf_command(int cmd, int ret)
         return ret;
     if (cmd != BPF_LINK_GET_FD_BY_ID && cmd != BPF_LINK_DETACH && cmd != BPF_LINK_UPDATE)
         return ret;
-    return refuse_tampering(&c, CGFENCE_ACCESS_WRITE, CGFENCE_HOOK_BPF, "bpf", 0, (__u64)cmd);
+    return refuse_builtin(&c, CGFENCE_ACCESS_WRITE, CGFENCE_HOOK_BPF, "bpf", 0, (__u64)cmd);
 }
 
 /* (cmd, attr, size) before 6.14; (cmd, attr, size, kernel) after. */
@@ -965,9 +1018,9 @@ static __always_inline bool pinned_by_cgfence(struct dentry *dentry)
 
 static __always_inline int refuse_unpinning(struct container *c, struct dentry *dentry, __u8 hook)
 {
-    return refuse_tampering(c, CGFENCE_ACCESS_WRITE, hook, BPF_CORE_READ(dentry, d_name.name),
-                            BPF_CORE_READ(dentry, d_sb, s_dev),
-                            BPF_CORE_READ(dentry, d_inode, i_ino));
+    return refuse_builtin(c, CGFENCE_ACCESS_WRITE, hook, BPF_CORE_READ(dentry, d_name.name),
+                          BPF_CORE_READ(dentry, d_sb, s_dev),
+                          BPF_CORE_READ(dentry, d_inode, i_ino));
 }
 
 /* Creating `dentry` (negative) in its parent directory needs w there. */
@@ -1193,12 +1246,18 @@ int BPF_PROG(cgfence_task_alloc, struct task_struct *task, unsigned long clone_f
     if (parent) {
         struct cgfence_task_mark mark = *parent;
 
+        /*
+         * Pending is the exec under way in the parent, not the child's: a
+         * new task is never mid-exec. (Only a failed arming exec forks from
+         * the pending state, in the runtime's own code.)
+         */
+        mark.flags &= ~CGFENCE_MARK_PENDING;
         if (set_mark(task, &mark))
             return 0;
         struct container c;
 
         load_container(&c, &mark);
-        count_refusal(&c, CGFENCE_ACCESS_WRITE, CGFENCE_HOOK_TASK_ALLOC, task->comm, 0, 0, false);
+        count_refusal(&c, CGFENCE_ACCESS_WRITE, CGFENCE_HOOK_TASK_ALLOC, task->comm, 0, 0);
         return -ENOMEM;
     }
     if (marks_in_task_storage)
@@ -1224,6 +1283,11 @@ int BPF_PROG(cgfence_task_free, struct task_struct *task)
         return 0;
     __u64 key = (__u64)task;
 
+    /*
+     * A delete that fails (the map busy on this CPU) leaves a stale slot,
+     * which the next fork at this address clears (task_alloc): no stranger
+     * inherits it.
+     */
     bpf_map_delete_elem(&marks, &key);
     return 0;
 }
@@ -1239,8 +1303,8 @@ int BPF_PROG(cgfence_task_free, struct task_struct *task)
  * container: all of those pass __ptrace_may_access, whose LSM hook this is.
  * So a runtime's exec helper in the container's cgroup before its exec (no
  * mark yet, maybe still in the host's mount namespace) and the host's tasks
- * stay out of its reach. Built in, every mode. The kernel's own probes
- * (PTRACE_MODE_NOAUDIT: /proc/PID/stat fields) are refused without a record.
+ * stay out of its reach, and so does a task of its own container while its
+ * exec is under way. Built in, every mode.
  */
 SEC("lsm/ptrace_access_check")
 int BPF_PROG(cgfence_ptrace_access_check, struct task_struct *child, unsigned int mode, int ret)
@@ -1249,15 +1313,14 @@ int BPF_PROG(cgfence_ptrace_access_check, struct task_struct *child, unsigned in
 
     if (ret || !confined(&c))
         return ret;
-    struct cgfence_task_mark *target = mark_of(child);
-
-    if (target && target->container == c.cgroup_id)
+    if (reachable_in(mark_of(child), &c))
         return 0;
+    /* The kernel's own probes (/proc/PID/stat fields): refused, neither counted nor reported. */
+    if (mode & PTRACE_MODE_NOAUDIT)
+        return -EPERM;
     __u8 wanted = CGFENCE_ACCESS_READ | (mode & PTRACE_MODE_ATTACH ? CGFENCE_ACCESS_WRITE : 0);
 
-    count_refusal(&c, wanted, CGFENCE_HOOK_PTRACE, child->comm, 0, child->pid,
-                  mode & PTRACE_MODE_NOAUDIT);
-    return -EPERM;
+    return refuse_builtin(&c, wanted, CGFENCE_HOOK_PTRACE, child->comm, 0, child->pid);
 }
 
 /* PTRACE_TRACEME: a task asks its parent to trace it; a confined parent gets only its own. */
@@ -1272,14 +1335,14 @@ int BPF_PROG(cgfence_ptrace_traceme, struct task_struct *parent, int ret)
         return ret; /* an unconfined tracer: the host may debug a container */
     struct cgfence_task_mark *self = current_mark();
 
-    if (self && self->container == tracer->container)
+    if (self && self->container == tracer->container && !(self->flags & CGFENCE_MARK_PENDING))
         return 0;
     struct cgfence_task_mark as_tracer = *tracer;
     struct container c;
 
     load_container(&c, &as_tracer);
-    return refuse_tampering(&c, CGFENCE_ACCESS_READ | CGFENCE_ACCESS_WRITE, CGFENCE_HOOK_TRACEME,
-                            parent->comm, 0, parent->pid);
+    return refuse_builtin(&c, CGFENCE_ACCESS_READ | CGFENCE_ACCESS_WRITE, CGFENCE_HOOK_TRACEME,
+                          parent->comm, 0, parent->pid);
 }
 
 /*
@@ -1298,12 +1361,40 @@ int BPF_PROG(cgfence_file_receive, struct file *file, int ret)
 
     if (!registered_cgroup(&container))
         return ret; /* a task no container owns */
-    struct cgfence_task_mark window = {.container = container, .origin = CGFENCE_ORIGIN_EXEC};
+    struct cgfence_task_mark window = {.container = container, .origin = CGFENCE_ORIGIN_NONE};
     struct container c;
 
     load_container(&c, &window);
     struct dentry *dentry = file->f_path.dentry;
 
-    return refuse_tampering(&c, CGFENCE_ACCESS_READ, CGFENCE_HOOK_FILE_RECEIVE, dentry->d_name.name,
-                            dentry->d_sb->s_dev, file->f_inode->i_ino);
+    return refuse_builtin(&c, CGFENCE_ACCESS_READ, CGFENCE_HOOK_FILE_RECEIVE, dentry->d_name.name,
+                          dentry->d_sb->s_dev, file->f_inode->i_ino);
+}
+
+/*
+ * At load. A container registered while cgfence's programs were not
+ * attached (maps only, or `on_unavailable: allow`) has tasks that exec'd with
+ * nothing to mark them. The loader runs this once over every task after
+ * attaching (and at every upgrade): a task without a mark in a registered
+ * container's cgroup and mount namespace is marked the container's from now
+ * on. A runtime's task in its window at that moment is marked too: fail
+ * closed. One line per task marked, or not for lack of room, which the
+ * loader counts.
+ */
+SEC("iter/task")
+int cgfence_mark_running(struct bpf_iter__task *ctx)
+{
+    struct task_struct *task = ctx->task;
+    __u64 container = 0;
+
+    if (!task || mark_of(task) || !registered_cgroup_of(task, &container) ||
+        !in_container_view(task, container))
+        return 0;
+    struct cgfence_task_mark mark = {.container = container, .origin = CGFENCE_ORIGIN_LOAD};
+
+    if (set_mark(task, &mark))
+        BPF_SEQ_PRINTF(ctx->meta->seq, "marked %d %llu\n", task->pid, container);
+    else
+        BPF_SEQ_PRINTF(ctx->meta->seq, "unmarked %d %llu\n", task->pid, container);
+    return 0;
 }

@@ -152,24 +152,45 @@ struct cgfence_counters {
 /*
  * What the program keeps of each container, keyed by cgroup id (key 0: the
  * orphans, tasks whose container's policy is gone): its event rate limiter
- * (token bucket), what learn mode remembered, and when its first task armed.
+ * (token bucket), what learn mode remembered, when its first task armed, and
+ * where its tasks arm. The hook writes it at set-up; `apply` keeps it.
  */
-struct cgfence_ratelimit {
+struct cgfence_container_state {
     cgf_u64 tokens;    /* events left, in thousandths */
     cgf_u64 refill_ns; /* bpf_ktime_get_ns() of the last refill */
     cgf_u64 learned;   /* the container's entries in `learned` (learn mode) */
     cgf_u64 armed_ns;  /* bpf_ktime_get_ns() of its first exec; 0: none yet */
+    /*
+     * The container's mount namespace (its nsfs inode number): a task in the
+     * container's cgroup becomes the container's only by an exec in it, so a
+     * host task moved into the cgroup, or a runtime's helper that execs
+     * itself there before it joins the container, stays what it was. 0: any.
+     */
+    cgf_u64 view_mnt_ns;
 };
 
 /*
- * How a confined task came into its container: as the container's own (its
- * first exec, and everything that descends from it), or by a later exec
- * from outside (`runc exec`, `crun exec`, `podman exec`, healthchecks) and
- * what descends from that.
+ * How a task came into its container: as the container's own (its first
+ * exec, and everything that descends from it), by a later exec from outside
+ * (`runc exec`, `crun exec`, `podman exec`, healthchecks) and what descends
+ * from that, or running already when cgfence was loaded. NONE: no mark (a
+ * runtime's task in the container's cgroup before its exec).
  */
 enum cgfence_origin {
+    CGFENCE_ORIGIN_NONE = 0,
     CGFENCE_ORIGIN_INIT = 1,
     CGFENCE_ORIGIN_EXEC = 2,
+    CGFENCE_ORIGIN_LOAD = 3,
+};
+
+enum cgfence_mark_flags {
+    /*
+     * Marked at the exec's check, before the exec's point of no return: the
+     * task is judged as the container's from then on, but the container's
+     * other tasks reach into it (ptrace, /proc/PID) only once the new program
+     * replaced the runtime's memory and close-on-exec files.
+     */
+    CGFENCE_MARK_PENDING = 0x1,
 };
 
 /*
@@ -183,7 +204,8 @@ enum cgfence_origin {
 struct cgfence_task_mark {
     cgf_u64 container; /* registered cgroup id of the task's container */
     cgf_u8 origin;     /* CGFENCE_ORIGIN_* */
-    cgf_u8 reserved[7];
+    cgf_u8 flags;      /* CGFENCE_MARK_* */
+    cgf_u8 reserved[6];
 };
 
 /*

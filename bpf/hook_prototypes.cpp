@@ -18,6 +18,7 @@ struct Variant {
 constexpr Variant kVariants[] = {
     {"cgfence_file_open", "file_open", 1, false},
     {"cgfence_bprm_check", "bprm_check_security", 1, false},
+    {"cgfence_bprm_committing_creds", "bprm_committing_creds", 1, false},
     {"cgfence_mmap_file", "mmap_file", 4, false},
     {"cgfence_file_mprotect", "file_mprotect", 3, false},
     {"cgfence_inode_create", "inode_create", 3, false},

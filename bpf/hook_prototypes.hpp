@@ -7,7 +7,7 @@
 #include <string>
 
 #include "error.hpp"
-#include "mark_store.hpp"
+#include "kernel_features.hpp"
 
 struct btf;
 

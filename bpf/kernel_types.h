@@ -45,9 +45,23 @@ struct hlist_head {
     struct hlist_node *first;
 };
 
+struct ns_common {
+    unsigned int inum; /* the nsfs inode number */
+};
+
+struct mnt_namespace {
+    struct ns_common ns;
+};
+
+struct nsproxy {
+    struct mnt_namespace *mnt_ns;
+};
+
 struct task_struct {
-    int pid; /* the thread's id in the initial pid namespace */
+    unsigned int flags; /* PF_* */
+    int pid;            /* the thread's id in the initial pid namespace */
     char comm[16];
+    struct nsproxy *nsproxy; /* NULL once the task is exiting */
     struct css_set *cgroups;
     const struct cred *cred;
     const struct cred *real_cred;
@@ -128,6 +142,18 @@ struct bpf_prog_aux {
 
 struct bpf_prog {
     struct bpf_prog_aux *aux;
+};
+
+struct seq_file;
+
+struct bpf_iter_meta {
+    struct seq_file *seq;
+};
+
+/* The context of an iter/task program. */
+struct bpf_iter__task {
+    struct bpf_iter_meta *meta;
+    struct task_struct *task; /* NULL at the end */
 };
 
 #pragma clang attribute pop

@@ -1,7 +1,7 @@
 #include "loader.hpp"
 
-#include <bpf/bpf.h>
 #include <algorithm>
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <cstdio>
 #include <ctime>
@@ -18,12 +18,13 @@
 #include "cgfence_bpf.skel.h"
 #include "cgfence_probe.skel.h"
 #include "hook_prototypes.hpp"
-#include "mark_store.hpp"
 #include "kernel_dev.hpp"
+#include "kernel_features.hpp"
 #include "libbpf_log.hpp"
 #include "log.hpp"
 #include "maps.hpp"
 #include "policy.hpp"
+#include "task_marks.hpp"
 #include "unique_fd.hpp"
 
 namespace cgfence {
@@ -111,55 +112,6 @@ Result<std::vector<std::string>> reuse_pinned_maps(bpf_object *object, const Pin
     return reused;
 }
 
-// Shapes the skeleton's `marks` map for `store`. The object declares task
-// storage; the hash is made here, by hand where no pin holds one already: its
-// key (a task's address) has no BTF type in the object.
-Status prepare_marks_map(bpf_object *object, MarkStore store)
-{
-    bpf_map *marks = bpf_object__find_map_by_name(object, "marks");
-    if (!marks)
-        return logic_error("find map in BPF object", "marks", "the build is inconsistent");
-    if (store == MarkStore::task_storage)
-        return {};
-    if (bpf_map__set_type(marks, BPF_MAP_TYPE_HASH) != 0 ||
-        bpf_map__set_key_size(marks, sizeof(uint64_t)) != 0 ||
-        bpf_map__set_max_entries(marks, CGFENCE_MAX_MARKED_TASKS) != 0)
-        return system_error("shape map", "marks");
-    return {};
-}
-
-Status create_marks_hash(bpf_object *object)
-{
-    bpf_map *marks = bpf_object__find_map_by_name(object, "marks");
-    LIBBPF_OPTS(bpf_map_create_opts, options, .map_flags = BPF_F_NO_PREALLOC);
-    UniqueFd fd(bpf_map_create(BPF_MAP_TYPE_HASH, "marks", sizeof(uint64_t),
-                               sizeof(cgfence_task_mark), CGFENCE_MAX_MARKED_TASKS, &options));
-    if (!fd)
-        return system_error("create map", "marks");
-    if (bpf_map__reuse_fd(marks, fd.get()) != 0)
-        return system_error("use map", "marks");
-    return {};
-}
-
-// The orphans' counters and rate limiter (key 0: tasks whose container's
-// policy is gone); kept when they exist.
-Status ensure_orphan_entries(bpf_object *object)
-{
-    const uint64_t orphans = 0;
-    const int cpus = libbpf_num_possible_cpus();
-    if (cpus <= 0)
-        return system_error("count possible CPUs", "", -cpus);
-    std::vector<cgfence_counters> zero(static_cast<size_t>(cpus));
-    cgfence_ratelimit bucket{};
-    const int counters = bpf_map__fd(bpf_object__find_map_by_name(object, "counters"));
-    const int ratelimits = bpf_map__fd(bpf_object__find_map_by_name(object, "ratelimits"));
-    if ((bpf_map_update_elem(counters, &orphans, zero.data(), BPF_NOEXIST) != 0 &&
-         errno != EEXIST) ||
-        (bpf_map_update_elem(ratelimits, &orphans, &bucket, BPF_NOEXIST) != 0 && errno != EEXIST))
-        return system_error("add the orphans' entry to", "counters and ratelimits maps");
-    return {};
-}
-
 std::optional<cgfence_meta> pinned_meta(const PinLayout &pins)
 {
     UniqueFd fd(bpf_obj_get(pins.map("meta").c_str()));
@@ -185,7 +137,11 @@ Status swap_pin_dir(const PinLayout &pins, const fs::path &live)
     return remove_pin_tree(retired);
 }
 
-// Attaches every loaded program, pins it and its link beside the live ones,
+// The programs that keep marks (task_alloc, task_free, bprm_committing_creds).
+constexpr const char *kMarkProgramPrefix = "cgfence_task_";
+constexpr const char *kMarkRunningProgram = "cgfence_mark_running";
+
+// Attaches every loaded LSM program, pins it and its link beside the live ones,
 // then swaps them in. Both builds enforce until the swap retires the old
 // links: there is no moment without enforcement.
 Result<std::vector<std::string>> attach_and_pin(bpf_object *object, const PinLayout &pins)
@@ -198,12 +154,20 @@ Result<std::vector<std::string>> attach_and_pin(bpf_object *object, const PinLay
         if (::mkdir(dir.c_str(), 0700) != 0)
             return system_error("create pin directory", dir);
     }
-    std::vector<std::string> attached;
-    bpf_program *program = nullptr;
-    bpf_object__for_each_program(program, object)
+    // The programs that hand marks on go first: a task armed by the others
+    // is never without them.
+    std::vector<bpf_program *> order;
+    bpf_program *each = nullptr;
+    bpf_object__for_each_program(each, object)
     {
-        if (!bpf_program__autoload(program))
-            continue;
+        if (bpf_program__autoload(each) && bpf_program__expected_attach_type(each) == BPF_LSM_MAC)
+            order.push_back(each);
+    }
+    std::stable_partition(order.begin(), order.end(), [](bpf_program *p) {
+        return std::string(bpf_program__name(p)).starts_with(kMarkProgramPrefix);
+    });
+    std::vector<std::string> attached;
+    for (bpf_program *program : order) {
         const std::string name = bpf_program__name(program);
         // The link's pin keeps it attached after this process closes it.
         Link link(bpf_program__attach_lsm(program));
@@ -321,17 +285,13 @@ Result<LoadReport> load(const LoadOptions &options)
         return vmlinux.error();
     const MarkStore marks = mark_store_for_kernel(vmlinux ? vmlinux->get() : nullptr);
     report.marks = marks;
-    if (vmlinux && !options.maps_only && !io_uring_workers_inherit_marks(vmlinux->get()))
-        report.warnings.emplace_back(
-            "this kernel's io_uring workers are kernel threads: work a confined task forces "
-            "to a worker (IOSQE_ASYNC) runs unconfined. Use Linux 5.12 or later (or 5.10.162 "
-            "and later), or keep io_uring from containers (seccomp)");
     std::set<std::string> wanted;
     if (!options.maps_only) {
         auto chosen = programs_for_kernel(vmlinux->get(), marks);
         if (!chosen)
             return chosen.error();
         wanted = std::move(*chosen);
+        report.warnings = kernel_caveats(vmlinux->get());
     }
     const bool programs_live =
         before && !(before->flags & CGFENCE_META_MAPS_ONLY) && count_pins(pins.links()) > 0;
@@ -349,10 +309,13 @@ Result<LoadReport> load(const LoadOptions &options)
     bpf_program *program = nullptr;
     bpf_object__for_each_program(program, skel->obj)
     {
-        bpf_program__set_autoload(program, wanted.contains(bpf_program__name(program)));
+        const std::string name = bpf_program__name(program);
+        // The iterator runs once, below; it is not attached or pinned.
+        bpf_program__set_autoload(program, wanted.contains(name) ||
+                                               (!options.maps_only && name == kMarkRunningProgram));
     }
     skel->rodata->marks_in_task_storage = marks == MarkStore::task_storage;
-    if (auto status = prepare_marks_map(skel->obj, marks); !status)
+    if (auto status = shape_marks_map(skel->maps.marks, marks); !status)
         return status.error();
     auto reused = reuse_pinned_maps(skel->obj, pins);
     if (!reused)
@@ -361,7 +324,7 @@ Result<LoadReport> load(const LoadOptions &options)
     if (marks == MarkStore::task_hash &&
         std::find(report.reused_maps.begin(), report.reused_maps.end(), "marks") ==
             report.reused_maps.end()) {
-        if (auto status = create_marks_hash(skel->obj); !status)
+        if (auto status = create_marks_hash(skel->maps.marks); !status)
             return status.error();
     }
 
@@ -376,7 +339,10 @@ Result<LoadReport> load(const LoadOptions &options)
             return system_error("pin map", pin);
     }
 
-    if (auto status = ensure_orphan_entries(skel->obj); !status)
+    // The orphans' counters and state (key 0: tasks whose container's policy is gone).
+    if (auto status = ensure_container_entries(bpf_map__fd(skel->maps.counters),
+                                               bpf_map__fd(skel->maps.containers), 0, 0);
+        !status)
         return status.error();
 
     if (!options.maps_only) {
@@ -384,6 +350,15 @@ Result<LoadReport> load(const LoadOptions &options)
         if (!attached)
             return attached.error();
         report.programs = std::move(*attached);
+        auto running = mark_running_tasks(skel->progs.cgfence_mark_running);
+        if (!running)
+            return running.error();
+        report.marked_running = running->marked;
+        if (running->unmarked > 0)
+            return logic_error("mark the running tasks of registered containers", pins.root,
+                               std::to_string(running->unmarked) +
+                                   " could not be marked (the marks map is full) and run "
+                                   "unconfined: restart their containers");
     }
 
     UniqueFd meta_fd(bpf_obj_get(pins.map("meta").c_str()));

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "error.hpp"
-#include "mark_store.hpp"
+#include "kernel_features.hpp"
 #include "pins.hpp"
 
 namespace cgfence {
@@ -32,6 +32,7 @@ struct LoadReport {
     std::vector<std::string> reused_maps;      // pinned maps taken over
     MarkStore marks = MarkStore::task_storage; // where confined tasks' marks live
     std::vector<std::string> warnings;         // what this kernel leaves unconfined
+    size_t marked_running = 0;                 // tasks of registered containers that had no mark
 };
 
 struct LoadOptions {

@@ -6,8 +6,22 @@ namespace cgfence {
 
 Result<PinnedMaps> PinnedMaps::open(const PinLayout &pins)
 {
+    // Maps pinned by another ABI (an upgrade whose `load` refused to take
+    // them over) would be misread: say so rather than that a pin is missing.
+    if (UniqueFd meta(bpf_obj_get(pins.map("meta").c_str())); meta) {
+        cgfence_meta pinned{};
+        uint32_t zero = 0;
+        if (bpf_map_lookup_elem(meta.get(), &zero, &pinned) == 0 && pinned.abi_version != 0 &&
+            pinned.abi_version != CGFENCE_ABI_VERSION)
+            return logic_error(
+                "use pinned maps", pins.root,
+                "they hold ABI version " + std::to_string(pinned.abi_version) +
+                    ", this build uses " + std::to_string(CGFENCE_ABI_VERSION) +
+                    ": run `cgfencectl unload --force` (ends every container's enforcement) and "
+                    "`cgfencectl load`");
+    }
     PinnedMaps maps;
-    UniqueFd *slots[] = {&maps.policies, &maps.counters, &maps.ratelimits, &maps.events,
+    UniqueFd *slots[] = {&maps.policies, &maps.counters, &maps.containers, &maps.events,
                          &maps.records,  &maps.meta,     &maps.learned,    &maps.marks};
     for (size_t i = 0; i < kMapNames.size(); i++) {
         std::string path = pins.map(kMapNames[i]);

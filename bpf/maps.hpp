@@ -14,12 +14,12 @@
 namespace cgfence {
 
 inline constexpr std::array<const char *, 8> kMapNames = {
-    "policies", "counters", "ratelimits", "events", "records", "meta", "learned", "marks"};
+    "policies", "counters", "containers", "events", "records", "meta", "learned", "marks"};
 
 struct PinnedMaps {
     UniqueFd policies;   // cgroup id -> the container's inner policy map
     UniqueFd counters;   // cgroup id -> cgfence_counters, per CPU
-    UniqueFd ratelimits; // cgroup id -> cgfence_ratelimit
+    UniqueFd containers; // cgroup id -> cgfence_container_state
     UniqueFd events;     // ring buffer of cgfence_event
     UniqueFd records;    // record key -> cgfence_record
     UniqueFd meta;       // 0 -> cgfence_meta

@@ -124,28 +124,26 @@ Result<UniqueFd> create_inner_map(const ContainerPolicy &policy)
     return map;
 }
 
-// Counters and rate limiter exist before the policy is visible, so the first
-// decision is counted; an existing entry (a replaced policy) is kept.
-Status ensure_per_container_entries(const PinnedMaps &maps, uint64_t cgroup_id)
+} // namespace
+
+Status ensure_container_entries(int counters_fd, int containers_fd, uint64_t cgroup_id,
+                                uint64_t view_mnt_ns)
 {
     const int cpus = libbpf_num_possible_cpus();
     if (cpus <= 0)
         return system_error("count possible CPUs", "", -cpus);
     std::vector<cgfence_counters> zero_counters(static_cast<size_t>(cpus));
-    if (bpf_map_update_elem(maps.counters.get(), &cgroup_id, zero_counters.data(), BPF_NOEXIST) !=
-            0 &&
+    if (bpf_map_update_elem(counters_fd, &cgroup_id, zero_counters.data(), BPF_NOEXIST) != 0 &&
         errno != EEXIST)
         return Error{"add container to", "counters map", errno,
                      errno == E2BIG ? "the map is full: run `cgfencectl gc`" : ""};
-    cgfence_ratelimit bucket{}; // refilled to the burst at the first event
-    if (bpf_map_update_elem(maps.ratelimits.get(), &cgroup_id, &bucket, BPF_NOEXIST) != 0 &&
-        errno != EEXIST)
-        return Error{"add container to", "ratelimits map", errno,
+    cgfence_container_state state{}; // its bucket is filled at the first event
+    state.view_mnt_ns = view_mnt_ns;
+    if (bpf_map_update_elem(containers_fd, &cgroup_id, &state, BPF_NOEXIST) != 0 && errno != EEXIST)
+        return Error{"add container to", "containers map", errno,
                      errno == E2BIG ? "the map is full: run `cgfencectl gc`" : ""};
     return {};
 }
-
-} // namespace
 
 Status publish_policy(const PinnedMaps &maps, uint64_t cgroup_id, const ContainerPolicy &policy,
                       Publish how)
@@ -156,7 +154,9 @@ Status publish_policy(const PinnedMaps &maps, uint64_t cgroup_id, const Containe
     // A replaced policy's container has them since its set-up; creating them
     // for one torn down meanwhile would leave them behind.
     if (how == Publish::create_or_replace) {
-        if (auto status = ensure_per_container_entries(maps, cgroup_id); !status)
+        if (auto status = ensure_container_entries(maps.counters.get(), maps.containers.get(),
+                                                   cgroup_id, policy.view_mnt_ns);
+            !status)
             return status;
     }
     int inner_fd = inner->get();
@@ -177,7 +177,8 @@ Status publish_policy(const PinnedMaps &maps, uint64_t cgroup_id, const Containe
 Result<bool> withdraw_policy(const PinnedMaps &maps, uint64_t cgroup_id)
 {
     bool existed = true;
-    // The policy first: from then on the container's processes are not confined.
+    // The policy first: from then on its tasks still alive (outside its
+    // cgroup) are orphans, denied everything, and no new task arms.
     if (bpf_map_delete_elem(maps.policies.get(), &cgroup_id) != 0) {
         if (errno != ENOENT)
             return system_error("remove policy of cgroup", std::to_string(cgroup_id));
@@ -186,10 +187,10 @@ Result<bool> withdraw_policy(const PinnedMaps &maps, uint64_t cgroup_id)
     // The rate limiter holds the count of what learn mode remembered; without
     // it the program adds nothing more, so it goes before the scan of the
     // learned map (done only for a container that has entries there).
-    cgfence_ratelimit limiter{};
-    const bool learned = bpf_map_lookup_elem(maps.ratelimits.get(), &cgroup_id, &limiter) == 0 &&
+    cgfence_container_state limiter{};
+    const bool learned = bpf_map_lookup_elem(maps.containers.get(), &cgroup_id, &limiter) == 0 &&
                          limiter.learned > 0;
-    for (int fd : {maps.counters.get(), maps.ratelimits.get()}) {
+    for (int fd : {maps.counters.get(), maps.containers.get()}) {
         if (bpf_map_delete_elem(fd, &cgroup_id) != 0 && errno != ENOENT)
             return system_error("remove counters of cgroup", std::to_string(cgroup_id));
     }
@@ -244,10 +245,10 @@ Result<ContainerPolicy> read_policy(const PinnedMaps &maps, uint64_t cgroup_id)
     return policy;
 }
 
-Result<cgfence_ratelimit> read_container_state(const PinnedMaps &maps, uint64_t cgroup_id)
+Result<cgfence_container_state> read_container_state(const PinnedMaps &maps, uint64_t cgroup_id)
 {
-    cgfence_ratelimit state{};
-    if (bpf_map_lookup_elem(maps.ratelimits.get(), &cgroup_id, &state) != 0)
+    cgfence_container_state state{};
+    if (bpf_map_lookup_elem(maps.containers.get(), &cgroup_id, &state) != 0)
         return system_error("read state of cgroup", std::to_string(cgroup_id));
     return state;
 }

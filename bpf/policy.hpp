@@ -31,6 +31,10 @@ struct PolicyRule {
 struct ContainerPolicy {
     cgfence_settings settings{};
     std::map<PolicyKey, PolicyRule> rules;
+    // The container's mount namespace (nsfs inode): a task in its cgroup
+    // becomes the container's only by an exec there. 0: by an exec anywhere.
+    // Written with the container's first policy; a replaced one keeps it.
+    uint64_t view_mnt_ns = 0;
 };
 
 inline constexpr uint32_t kMaxEventsPerSecond = 100000;
@@ -76,6 +80,13 @@ enum class Publish {
 Status publish_policy(const PinnedMaps &maps, uint64_t cgroup_id, const ContainerPolicy &policy,
                       Publish how = Publish::create_or_replace);
 
+// The entries the program keeps of a container beside its policy (counters,
+// and its state: rate limiter, learned count, arming), made before the policy
+// is visible so that its first decision is counted. Existing ones are kept.
+// Key 0 is the orphans', which `load` makes.
+Status ensure_container_entries(int counters_fd, int containers_fd, uint64_t cgroup_id,
+                                uint64_t view_mnt_ns);
+
 // Removes every entry of the container; a container not registered is not an
 // error (returns false then).
 Result<bool> withdraw_policy(const PinnedMaps &maps, uint64_t cgroup_id);
@@ -91,7 +102,7 @@ Result<ContainerPolicy> read_policy(const PinnedMaps &maps, uint64_t cgroup_id);
 
 // What the program keeps of a container (rate limiter, learned count, the
 // time its first task armed).
-Result<cgfence_ratelimit> read_container_state(const PinnedMaps &maps, uint64_t cgroup_id);
+Result<cgfence_container_state> read_container_state(const PinnedMaps &maps, uint64_t cgroup_id);
 
 // A container's counters summed over CPUs.
 Result<cgfence_counters> read_counters(const PinnedMaps &maps, uint64_t cgroup_id);

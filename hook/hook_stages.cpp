@@ -114,8 +114,11 @@ Status setup_container(const oci::State &state, const HookConfig &config)
     auto maps = PinnedMaps::open(pins);
     const bool live = maps && enforcement_live(*maps, pins);
     if (!live) {
-        const std::string why = !maps ? "cgfence is not loaded (" + maps.error().message() + ")"
-                                      : "cgfence's maps are pinned but its program is not attached";
+        const std::string why =
+            !maps ? (maps.error().errnum == ENOENT ? "cgfence is not loaded ("
+                                                   : "cgfence's maps cannot be used (") +
+                        maps.error().message() + ")"
+                  : "cgfence's maps are pinned but its program is not attached";
         if (config.on_unavailable == OnUnavailable::refuse)
             return logic_error("confine container", state.id,
                                why + ". Run `cgfencectl load` (see `cgfencectl status`), or set "
@@ -160,6 +163,8 @@ Status setup_container(const oci::State &state, const HookConfig &config)
     record.view_mnt_ns = identity->mnt_ns;
     record.view_root_dev = identity->root_dev;
     record.view_root_ino = identity->root_ino;
+    // Its tasks become its own by an exec in its mount namespace only.
+    compiled->policy.view_mnt_ns = identity->mnt_ns;
     // The record first, so that a policy is never without the record that
     // poststop and gc find it by.
     auto key = put_record(*maps, record);

@@ -190,8 +190,9 @@ int run_show(const GlobalOptions &global, const std::string &id)
         if (auto policy = read_policy(maps, c->cgroup)) {
             item["default"] = rights(policy->settings.default_access);
             item["deep_access"] = rights(policy->settings.deep_access);
-            if (auto state = read_container_state(maps, c->cgroup))
-                item["armed"] = state->armed_ns != 0; // its first task has exec'd
+            // Has its first task exec'd? (null: the program keeps nothing of it)
+            auto state = read_container_state(maps, c->cgroup);
+            item["armed"] = state ? ordered_json(state->armed_ns != 0) : ordered_json();
             ordered_json rules = ordered_json::array();
             for (const auto &[key, rule] : policy->rules) {
                 ordered_json r = {{"access", rights(rule.access)}};
@@ -248,10 +249,12 @@ int run_stats(const GlobalOptions &global, const std::string &format)
     }
     const double used = static_cast<double>(list.size()) / CGFENCE_MAX_CONTAINERS;
     // Tasks still confined whose container's policy is gone: denied everything.
-    const uint64_t orphan_denials = [&] {
-        auto orphans = read_counters(registry->maps, 0);
-        return orphans ? orphans->denied : 0;
-    }();
+    auto orphans = read_counters(registry->maps, 0);
+    if (!orphans) {
+        log::error(orphans.error().message());
+        return exit_code::failed;
+    }
+    const uint64_t orphan_denials = orphans->denied;
     if (format == "prometheus") {
         struct Metric {
             const char *name, *help;

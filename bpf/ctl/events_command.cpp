@@ -83,14 +83,20 @@ const char *hook_name(uint8_t hook)
 }
 
 // How the task came into its container: "container" (its first exec and what
-// descends from it), "exec" (runc/crun/podman exec, healthchecks).
+// descends from it), "exec" (runc/crun/podman exec, healthchecks), "load"
+// (running already when cgfence was loaded), "none" (not its container's
+// yet: a runtime's task in the exec window).
 const char *origin_name(uint8_t origin)
 {
     switch (origin) {
+    case CGFENCE_ORIGIN_NONE:
+        return "none";
     case CGFENCE_ORIGIN_INIT:
         return "container";
     case CGFENCE_ORIGIN_EXEC:
         return "exec";
+    case CGFENCE_ORIGIN_LOAD:
+        return "load";
     default:
         return "?";
     }
@@ -222,7 +228,8 @@ void add_events_command(CLI::App &app, const GlobalOptions &global, Action &acti
     events->add_option("--container", options.container, "only records of this container id");
     events->footer(help_footer(
         "One line per record: time, container (profile), pid, comm, origin (container: the\n"
-        "container's own tasks; exec: came in by runc/crun/podman exec), access wanted, path or\n"
+        "container's own tasks; exec: came in by runc/crun/podman exec; load: running when\n"
+        "cgfence was loaded; none: a runtime's task before its exec), access wanted, path or\n"
         "name, hook, verdict. Records are consumed: one reader sees each record once.\n"
         "Examples:\n  cgfencectl events --follow\n  cgfencectl events --json --container web-1"));
     events->callback([&] { action = [&] { return run_events(global, options); }; });

@@ -52,6 +52,7 @@ int run_load(const GlobalOptions &global, bool maps_only)
                               {"programs", report->programs},
                               {"reused_maps", report->reused_maps},
                               {"marks", mark_store_name(report->marks)},
+                              {"marked_running", report->marked_running},
                               {"warnings", report->warnings},
                               {"maps_only", maps_only}};
         std::puts(out.dump(2).c_str());
@@ -69,6 +70,9 @@ int run_load(const GlobalOptions &global, bool maps_only)
                     global.pin_dir.c_str(), report->programs.size(),
                     maps_only ? " (maps only: enforcement is NOT live)" : "",
                     report->reused_maps.size());
+        if (report->marked_running > 0)
+            std::printf("%zu running tasks of registered containers had no mark: marked now\n",
+                        report->marked_running);
         break;
     }
     return exit_code::ok;

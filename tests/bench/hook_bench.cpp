@@ -242,7 +242,7 @@ int run(const Options &o)
     std::printf("floor: one map-in-map update + delete %.2f ms (a plain hash's: %.1f us)\n",
                 floor.map_in_map_us / 1000, floor.hash_us);
     long long shared = 0;
-    for (const int fd : {maps->policies.get(), maps->counters.get(), maps->ratelimits.get(),
+    for (const int fd : {maps->policies.get(), maps->counters.get(), maps->containers.get(),
                          maps->events.get(), maps->records.get(), maps->meta.get()})
         shared += memlock_of(fd);
     std::printf("shared maps (fixed at load, for %d containers): %lld KiB\n",

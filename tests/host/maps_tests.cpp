@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "kernel_dev.hpp"
+#include "kernel_features.hpp"
 #include "loader.hpp"
 #include "maps.hpp"
 #include "policy.hpp"
@@ -73,6 +74,29 @@ TEST_CASE("load --maps-only pins every map in a 0700 directory; a second load ch
     CHECK(status->pinned);
     CHECK(status->maps_only);
     CHECK_FALSE(status->live);
+    // Where marks live, for this kernel; and the orphans' entries (key 0).
+    auto vmlinux = load_kernel_btf();
+    REQUIRE(vmlinux.ok());
+    CHECK(status->marks == mark_store_name(mark_store_for_kernel(vmlinux->get())));
+    CHECK(read_counters(*again, 0).ok());
+    CHECK(read_container_state(*again, 0).ok());
+}
+
+TEST_CASE("maps pinned by another ABI are named as such, not as missing")
+{
+    PrivateBpffs bpffs;
+    REQUIRE(bpffs.cgfencectl({"load", "--maps-only"}) == 0);
+    PinLayout pins{bpffs.pin_dir};
+    auto maps = PinnedMaps::open(pins);
+    REQUIRE(maps.ok());
+    cgfence_meta meta = *read_meta(*maps);
+    meta.abi_version = CGFENCE_ABI_VERSION - 1;
+    REQUIRE(write_meta(maps->meta.get(), meta).ok());
+    auto other = PinnedMaps::open(pins);
+    REQUIRE_FALSE(other.ok());
+    CHECK(other.error().message().find("ABI version " + std::to_string(CGFENCE_ABI_VERSION - 1)) !=
+          std::string::npos);
+    CHECK(other.error().message().find("unload --force") != std::string::npos);
 }
 
 TEST_CASE("load without BPF LSM support exits 3 and says why; with it, 0")

@@ -21,7 +21,7 @@
 
 #include "fixture.hpp"
 #include "loader.hpp"
-#include "mark_store.hpp"
+#include "kernel_features.hpp"
 #include "unique_fd.hpp"
 
 using namespace cgfence;
@@ -48,12 +48,16 @@ struct Scene {
     }
 };
 
-// A process of a test: it joins `cgroup` (unless null), is armed there if
+// A process of a test: it joins `cgroup` (unless null), is armed there as
 // asked, says it is ready, and runs `body` when told to go; its exit code is
 // the body's return value. Killed at the end if it still runs.
 class Peer {
   public:
-    enum Arming { armed, unarmed };
+    enum Arming {
+        armed,   // exec'd there: a task of the container
+        pending, // its exec there checked, never completed
+        unarmed, // no exec there: the runtime's exec helper
+    };
 
     Peer(const TestCgroup *cgroup, Arming arming, const std::function<int()> &body)
     {
@@ -74,8 +78,11 @@ class Peer {
                     ::_exit(250);
             }
             if (arming == armed)
+                arm_here(); // the body runs in a child of this process
+            else if (arming == pending)
                 exec_arming_file();
-            (void)!::write(ready[1], "y", 1);
+            const pid_t self = ::getpid();
+            (void)!::write(ready[1], &self, sizeof(self));
             char byte = 0;
             if (::read(go[0], &byte, 1) != 1)
                 ::_exit(0);
@@ -84,8 +91,7 @@ class Peer {
         ::close(ready[1]);
         ::close(go[0]);
         go_.reset(go[1]);
-        char byte = 0;
-        REQUIRE(::read(ready[0], &byte, 1) == 1);
+        REQUIRE(::read(ready[0], &body_pid_, sizeof(body_pid_)) == sizeof(body_pid_));
         ::close(ready[0]);
     }
     Peer(const Peer &) = delete;
@@ -93,20 +99,24 @@ class Peer {
     ~Peer()
     {
         if (pid_ > 0) {
+            ::kill(body_pid_, SIGKILL);
             ::kill(pid_, SIGKILL);
             ::waitpid(pid_, nullptr, 0);
         }
     }
 
-    [[nodiscard]] pid_t pid() const { return pid_; }
+    // The process that runs the body.
+    [[nodiscard]] pid_t pid() const { return body_pid_; }
 
-    // Moves it into `cgroup` from here (the test, unconfined).
+    // Moves it into `cgroup` from here (the test, unconfined), and the
+    // process that waits for it (armed), so that nothing is left behind.
     void move_to(const std::string &cgroup_dir) const
     {
-        const std::string pid = std::to_string(pid_);
-        std::ofstream procs(cgroup_dir + "/cgroup.procs");
-        procs << pid << std::flush;
-        REQUIRE(procs.good());
+        for (const pid_t pid : {body_pid_, pid_}) {
+            std::ofstream procs(cgroup_dir + "/cgroup.procs");
+            procs << pid << std::flush;
+            REQUIRE(procs.good());
+        }
     }
 
     // Lets it run its body; the body's return value.
@@ -120,7 +130,8 @@ class Peer {
     }
 
   private:
-    pid_t pid_ = -1;
+    pid_t pid_ = -1;      // the child: the body's process, or its parent
+    pid_t body_pid_ = -1; // the process that runs the body
     UniqueFd go_;
 };
 
@@ -142,20 +153,34 @@ std::string own_cgroup()
     return "?";
 }
 
-uint32_t policies_map_id()
+// The ids of one of cgfence's maps and one of its programs.
+struct CgfenceIds {
+    uint32_t map = 0;
+    uint32_t program = 0;
+};
+
+CgfenceIds cgfence_ids()
 {
     auto shape = map_shape(suite_maps().policies.get());
     REQUIRE(shape.ok());
-    return shape->id;
+    const fs::path pin = fs::directory_iterator(PinLayout{suite_pin_dir()}.progs())->path();
+    UniqueFd program(bpf_obj_get(pin.c_str()));
+    REQUIRE(program);
+    bpf_prog_info info{};
+    uint32_t size = sizeof(info);
+    REQUIRE(bpf_obj_get_info_by_fd(program.get(), &info, &size) == 0);
+    return {shape->id, info.id};
 }
 
-// 0 when an fd to the map could be had (closed again), else the errno.
-int map_fd_errno(uint32_t id)
+// 0 when fds to the map and the program could be had (closed again), else
+// the first errno.
+int cgfence_fd_errno(const CgfenceIds &ids)
 {
-    const int fd = bpf_map_get_fd_by_id(id);
-    if (fd < 0)
-        return errno;
-    ::close(fd);
+    for (const int fd : {bpf_map_get_fd_by_id(ids.map), bpf_prog_get_fd_by_id(ids.program)}) {
+        if (fd < 0)
+            return errno;
+        ::close(fd);
+    }
     return 0;
 }
 
@@ -179,27 +204,27 @@ int clone_into(int cgroup_fd, const std::function<int()> &body)
 }
 
 // What a task that left its container finds: the secret still denied, no fd
-// to cgfence's maps. 0 when both hold, else which did not (1, 2) and 3 when
-// the task did not leave at all.
-int still_confined_outside(const fs::path &secret, uint32_t map_id)
+// to cgfence's maps or programs. 0 when both hold, else which did not (1, 2)
+// and 3 when the task did not leave at all.
+int still_confined_outside(const fs::path &secret, const CgfenceIds &ids)
 {
     if (own_cgroup() != "/")
         return 3;
     if (open_errno(secret, O_RDONLY) != EACCES)
         return 1;
-    if (map_fd_errno(map_id) != EPERM)
+    if (cgfence_fd_errno(ids) != EPERM)
         return 2;
     return 0;
 }
 
-// What an unconfined task that left finds: the secret readable, map fds.
-int free_outside(const fs::path &secret, uint32_t map_id)
+// What an unconfined task that left finds: the secret readable, the fds.
+int free_outside(const fs::path &secret, const CgfenceIds &ids)
 {
     if (own_cgroup() != "/")
         return 3;
     if (open_errno(secret, O_RDONLY) != 0)
         return 1;
-    if (map_fd_errno(map_id) != 0)
+    if (cgfence_fd_errno(ids) != 0)
         return 2;
     return 0;
 }
@@ -260,6 +285,20 @@ TEST_CASE("a task is judged from its exec in the container's cgroup on, and so i
     CHECK(c.run([&] { return open_errno(s.open, O_RDONLY); }) == 0);
 }
 
+TEST_CASE("a task of the container's cgroup that execs outside the container's mount namespace is "
+          "not armed: a host task moved in, a runtime helper that execs itself first")
+{
+    Scene s;
+    Container c("other-view", s.policy());
+    const std::string secret = s.secret.string();
+    auto exec_cat = [&] {
+        ::execl("/bin/busybox", "cat", secret.c_str(), nullptr);
+        return 100;
+    };
+    CHECK(c.run_unarmed(exec_cat) == 1); // in the container's view: armed, denied
+    CHECK(c.run_unarmed([&] { return ::unshare(CLONE_NEWNS) == 0 ? exec_cat() : 200; }) == 0);
+}
+
 TEST_CASE(
     "a confined task cannot write cgroup.procs outside its container's subtree; inside it can")
 {
@@ -282,10 +321,9 @@ TEST_CASE("a confined task moved out of its container by the host stays its cont
 {
     Scene s;
     Container c("moved", s.policy());
-    const uint32_t map_id = policies_map_id();
-    Peer free_task(&c.cgroup(), Peer::unarmed, [&] { return free_outside(s.secret, map_id); });
-    Peer confined(&c.cgroup(), Peer::armed,
-                  [&] { return still_confined_outside(s.secret, map_id); });
+    const CgfenceIds ids = cgfence_ids();
+    Peer free_task(&c.cgroup(), Peer::unarmed, [&] { return free_outside(s.secret, ids); });
+    Peer confined(&c.cgroup(), Peer::armed, [&] { return still_confined_outside(s.secret, ids); });
     free_task.move_to(root_cgroup());
     confined.move_to(root_cgroup());
     CHECK(free_task.finish() == 0);
@@ -296,7 +334,7 @@ TEST_CASE("clone3(CLONE_INTO_CGROUP) out of the container: the child is still th
 {
     Scene s;
     Container c("clone3", s.policy());
-    const uint32_t map_id = policies_map_id();
+    const CgfenceIds ids = cgfence_ids();
     const std::string &root = root_cgroup();
     auto escape = [&](const std::function<int()> &in_child) {
         const int cgroup = ::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -306,9 +344,8 @@ TEST_CASE("clone3(CLONE_INTO_CGROUP) out of the container: the child is still th
         ::close(cgroup);
         return result < 0 ? 201 : result;
     };
-    CHECK(c.run_unarmed([&] { return escape([&] { return free_outside(s.secret, map_id); }); }) ==
-          0);
-    CHECK(c.run([&] { return escape([&] { return still_confined_outside(s.secret, map_id); }); }) ==
+    CHECK(c.run_unarmed([&] { return escape([&] { return free_outside(s.secret, ids); }); }) == 0);
+    CHECK(c.run([&] { return escape([&] { return still_confined_outside(s.secret, ids); }); }) ==
           0);
 }
 
@@ -317,7 +354,7 @@ TEST_CASE("in a cgroup namespace, the root cgroup opened by handle and cloned in
 {
     Scene s;
     Container c("by-handle", s.policy());
-    const uint32_t map_id = policies_map_id();
+    const CgfenceIds ids = cgfence_ids();
     // The handle of the hierarchy's root, made outside; the mount fd is any
     // directory of the cgroup2 filesystem, here the container's own cgroup.
     alignas(file_handle) unsigned char buffer[sizeof(file_handle) + MAX_HANDLE_SZ] = {};
@@ -341,10 +378,10 @@ TEST_CASE("in a cgroup namespace, the root cgroup opened by handle and cloned in
     // In a cgroup namespace /proc/self/cgroup shows paths relative to it:
     // these checks do without it.
     auto outside_free = [&] {
-        return open_errno(s.secret, O_RDONLY) == 0 && map_fd_errno(map_id) == 0 ? 0 : 1;
+        return open_errno(s.secret, O_RDONLY) == 0 && cgfence_fd_errno(ids) == 0 ? 0 : 1;
     };
     auto outside_confined = [&] {
-        return open_errno(s.secret, O_RDONLY) == EACCES && map_fd_errno(map_id) == EPERM ? 0 : 1;
+        return open_errno(s.secret, O_RDONLY) == EACCES && cgfence_fd_errno(ids) == EPERM ? 0 : 1;
     };
     CHECK(c.run_unarmed([&] { return escape(outside_free); }) == 0);
     CHECK(c.run([&] { return escape(outside_confined); }) == 0);
@@ -578,6 +615,23 @@ TEST_CASE("the exec window: a confined task cannot reach into a task of its cgro
         // ...but not from a confined task to the helper, in any mode.
         CHECK(c.run([&] { return way.attempt(helper.pid()); }) == way.refused);
     }
+}
+
+TEST_CASE("a task of the container whose exec is under way is out of its container's reach until "
+          "the exec is done")
+{
+    Scene s;
+    Container c("pending", s.policy());
+    Peer execing(&c.cgroup(), Peer::pending, wait_forever);
+    Peer done(&c.cgroup(), Peer::armed, wait_forever);
+    for (const Way &way : kWaysIn) {
+        CAPTURE(way.name);
+        CHECK(c.run([&] { return way.attempt(done.pid()); }) == 0);
+        CHECK(c.run([&] { return way.attempt(execing.pid()); }) == way.refused);
+    }
+    // It is the container's all the same: judged by its policy.
+    Peer judged(&c.cgroup(), Peer::pending, [&] { return open_errno(s.secret, O_RDONLY); });
+    CHECK(judged.finish() == EACCES);
 }
 
 TEST_CASE("a confined task cannot reach into the host's tasks")

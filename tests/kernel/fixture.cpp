@@ -3,6 +3,7 @@
 #include <bpf/libbpf.h>
 #include <doctest/doctest.h>
 #include <stdexcept>
+#include <sys/stat.h>
 
 namespace cgfence::test {
 
@@ -45,6 +46,11 @@ Container::Container(const std::string &name, const ContainerPolicy &policy, con
 void Container::replace(const ContainerPolicy &policy) const
 {
     ContainerPolicy armable = policy;
+    // Its tasks arm in the test's own mount namespace, as a container's in its.
+    struct stat mnt_ns {};
+    if (::stat("/proc/self/ns/mnt", &mnt_ns) != 0)
+        throw std::runtime_error("stat /proc/self/ns/mnt failed");
+    armable.view_mnt_ns = mnt_ns.st_ino;
     const ObjectKey arming = key_of(arming_file());
     armable.rules.try_emplace(PolicyKey{CGFENCE_KEY_INODE, arming.dev, arming.ino},
                               PolicyRule{X, 0});

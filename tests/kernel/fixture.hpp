@@ -47,7 +47,7 @@ class Container {
     }
     // Publishes `policy`, with an x rule on the arming file of its own (it
     // widens no other rule), so that arming is neither denied nor counted as
-    // a denial.
+    // a denial; its tasks arm in the test's mount namespace.
     void replace(const ContainerPolicy &policy) const;
     [[nodiscard]] const TestCgroup &cgroup() const { return cgroup_; }
     [[nodiscard]] uint64_t id() const { return cgroup_.id(); }

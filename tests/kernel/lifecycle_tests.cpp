@@ -31,9 +31,10 @@ ContainerPolicy deny_file(const fs::path &file)
 // A private cgfence under its own pin dir, unloaded at the end.
 struct PrivateLoad {
     std::string pin_dir;
-    explicit PrivateLoad(const std::string &name) : pin_dir("/sys/fs/bpf/cgfence-" + name)
+    explicit PrivateLoad(const std::string &name, const std::vector<std::string> &load = {"load"})
+        : pin_dir("/sys/fs/bpf/cgfence-" + name)
     {
-        REQUIRE(cgfencectl(pin_dir, {"load"}) == 0);
+        REQUIRE(cgfencectl(pin_dir, load) == 0);
     }
     ~PrivateLoad() { cgfencectl(pin_dir, {"unload", "--force"}); }
     PinnedMaps maps() const
@@ -140,6 +141,38 @@ TEST_CASE("an upgrade load keeps policies; a process opening a denied file never
     CHECK(c.run([&] { return open_errno(d / "f", O_RDONLY); }) == EACCES);
     auto status_after = read_status(PinLayout{load.pin_dir});
     CHECK(status_after->containers == 1);
+}
+
+TEST_CASE("load marks the running tasks of containers registered before its programs were attached")
+{
+    TempDir d;
+    write_file(d / "f", "x");
+    PrivateLoad load("late-attach", {"load", "--maps-only"});
+    PinnedMaps maps = load.maps();
+    Container c("late-attach", deny_file(d / "f"), maps);
+    // It exec'd in the container while nothing marked it; it waits.
+    int go[2];
+    REQUIRE(::pipe(go) == 0);
+    std::fflush(nullptr);
+    const pid_t task = ::fork();
+    if (task == 0) {
+        ::close(go[1]);
+        const std::string procs = c.cgroup().path() + "/cgroup.procs";
+        const int fd = ::open(procs.c_str(), O_WRONLY);
+        if (fd < 0 || ::write(fd, "0", 1) != 1)
+            ::_exit(250);
+        exec_arming_file();
+        char byte = 0;
+        (void)!::read(go[0], &byte, 1);
+        ::_exit(open_errno(d / "f", O_RDONLY));
+    }
+    ::close(go[0]);
+    CHECK(cgfencectl(load.pin_dir, {"load"}) == 0); // the programs, now
+    REQUIRE(::write(go[1], "g", 1) == 1);
+    int status = 0;
+    ::waitpid(task, &status, 0);
+    CHECK(WEXITSTATUS(status) == EACCES);
+    ::close(go[1]);
 }
 
 TEST_CASE("audit mode allows, and reports each would-be denial up to the rate limit")

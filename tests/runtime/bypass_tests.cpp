@@ -36,6 +36,7 @@
 
 #include "checks.hpp"
 #include "parked_process.hpp"
+#include "placement.hpp"
 #include "skip.hpp"
 
 using namespace cgfence;
@@ -47,8 +48,6 @@ namespace {
 
 constexpr int kDenied = 13;      // bypass-probe: denied at the step that must be denied
 constexpr int kUnavailable = 77; // bypass-probe: the technique is not available here
-constexpr const char *kNeedsVm =
-    "enforcement needs a kernel that runs BPF LSM programs: runs in the VM";
 constexpr const char *kProbe = "/bin/bypass-probe";
 constexpr const char *kVictimXattr = "trusted.cgfence-test";
 
@@ -216,18 +215,17 @@ void check_denied(Scene &scene, const std::vector<std::vector<std::string>> &att
 
 void check_denied_in_plain(const std::vector<std::vector<std::string>> &attempts)
 {
-    if (!in_vm())
-        CGFENCE_SKIP(kNeedsVm);
     check_denied(Lab::get().plain(), attempts);
 }
 
 } // namespace
 
+// Every test of this file is a kernel decision, but the hook race.
+TEST_SUITE_BEGIN(CGFENCE_VM_ONLY);
+
 TEST_CASE("bypass probe: its steps on allowed objects succeed (runc, minimal)")
 {
     // Without this, a denial could be the probe's own setup going wrong.
-    if (!in_vm())
-        CGFENCE_SKIP(kNeedsVm);
     Scene &scene = Lab::get().plain();
     const std::vector<std::vector<std::string>> allowed = {
         {"open", "/etc/os-release"},
@@ -337,8 +335,6 @@ TEST_CASE("bypass: moving into a new child cgroup, then open (runc, minimal)")
 
 TEST_CASE("bypass: exec of a non-x binary through the dynamic loader (runc, minimal)")
 {
-    if (!in_vm())
-        CGFENCE_SKIP(kNeedsVm);
     if (host_dynamic_files().loader.empty())
         CGFENCE_SKIP("no dynamic loader, libc or /usr/bin/true on the host to put in the rootfs");
     Scene &scene = Lab::get().plain();
@@ -366,8 +362,6 @@ TEST_CASE("bypass: execveat of an O_PATH descriptor of a non-x binary (runc, min
 TEST_CASE("bypass: script interpreter: sh reads a non-x script, exec of it is denied (runc, "
           "minimal)")
 {
-    if (!in_vm())
-        CGFENCE_SKIP(kNeedsVm);
     Scene &scene = Lab::get().plain();
     CHECK(summary(scene.container.exec({"sh", "/tmp/denied.sh"})) ==
           "exit 0, stdout: script ran\n");
@@ -417,8 +411,6 @@ TEST_CASE("bypass: io_uring IORING_OP_OPENAT with IOSQE_ASYNC, in an io-wq worke
 
 TEST_CASE("bypass: overlay copy-up of a read-only lower file opened for writing (runc, minimal)")
 {
-    if (!in_vm())
-        CGFENCE_SKIP(kNeedsVm);
     Scene &scene = Lab::get().overlay();
     check_denied(scene,
                  {{"write", "/etc/victim"}, {"rdwr", "/etc/victim"}, {"chmod", "/etc/victim"}});
@@ -431,8 +423,6 @@ TEST_CASE("bypass: overlay copy-up of a read-only lower file opened for writing 
 // very first action, right after the runtime's exec of it.
 TEST_CASE("bypass: the window between prestart and the first exec (runc, minimal)")
 {
-    if (!in_vm())
-        CGFENCE_SKIP(kNeedsVm);
     Lab &lab = Lab::get();
     Bundle bundle;
     prepare(bundle, lab.fence());
@@ -483,7 +473,9 @@ std::string rule_target(const ContainerPolicy &policy, const fs::path &dir)
 // while the hook sets the container up again and again. The rule must land on
 // a legitimate target or be skipped (dangling in the container's view), never
 // on the host's file.
-TEST_CASE("bypass: a path component swapped while the hook resolves rules (hook race)")
+// The hook's resolution against a swapping path: userspace alone.
+TEST_CASE("bypass: a path component swapped while the hook resolves rules (hook race)" *
+          CGFENCE_HOST_ONLY)
 {
     Fence fence("race");
     fence.write_profile("race", {{"mode", "enforce"},
@@ -528,7 +520,7 @@ TEST_CASE("bypass: a path component swapped while the hook resolves rules (hook 
     });
     std::map<std::string, int> seen;
     std::string failures;
-    const int rounds = in_vm() ? 6 : 300; // the hook is slow under TCG: the host run does the bulk
+    const int rounds = 300;
     for (int i = 0; i < rounds; i++) {
         const Finished set_up = run_captured(argv, setup);
         if (set_up.status != 0) {
@@ -616,8 +608,6 @@ void evict_dentries()
 // the dentry was really disconnected: through its path it may be read.
 TEST_CASE("bypass: open_by_handle_at of an evicted file: a disconnected dentry (runc, minimal)")
 {
-    if (!in_vm())
-        CGFENCE_SKIP(kNeedsVm);
     Ext4Volume volume;
     fs::create_directories(volume.mount_point / "vault");
     fs::create_directories(volume.mount_point / "open");
@@ -776,7 +766,7 @@ std::vector<std::string> cgfence_map_ids(const Fence &fence, uint64_t cgroup)
 {
     const PinnedMaps maps = fence.maps();
     std::vector<std::string> ids;
-    for (const UniqueFd *fd : {&maps.policies, &maps.counters, &maps.ratelimits, &maps.events,
+    for (const UniqueFd *fd : {&maps.policies, &maps.counters, &maps.containers, &maps.events,
                                &maps.records, &maps.meta, &maps.learned, &maps.marks}) {
         auto shape = map_shape(fd->get());
         REQUIRE(shape.ok());
@@ -799,8 +789,6 @@ std::vector<std::string> with(std::vector<std::string> args, const std::vector<s
 // container's own policy map's too).
 void check_escape(Layout layout, const std::vector<std::string> &args, bool with_map_ids = false)
 {
-    if (!in_vm())
-        CGFENCE_SKIP(kNeedsVm);
     EscapeLab &lab = EscapeLab::get();
     const Fence &fence = Lab::get().fence();
     for (const bool confined : {false, true}) {
@@ -885,8 +873,6 @@ TEST_CASE(
     "bypass, escape: moved to the root cgroup from the host, then /secret and cgfence's maps by id "
     "(runc, no cgroup namespace)")
 {
-    if (!in_vm())
-        CGFENCE_SKIP(kNeedsVm);
     EscapeLab &lab = EscapeLab::get();
     for (const bool confined : {false, true}) {
         const EscapeScene &scene = lab.scene(Layout::host, confined);
@@ -917,8 +903,6 @@ TEST_CASE(
 TEST_CASE("bypass, escape: the root cgroup opened by file handle, clone3 into it, then /secret and "
           "cgfence's maps by id (runc, cgroup namespace)")
 {
-    if (!in_vm())
-        CGFENCE_SKIP(kNeedsVm);
     check_escape(Layout::ns,
                  {"handle-clone3", "/tmp/cgroup", std::to_string(root_cgroup_id()), "/secret"},
                  true);
@@ -932,8 +916,6 @@ TEST_CASE("bypass, escape: the root cgroup opened by file handle, clone3 into it
 TEST_CASE(
     "bypass, escape: the runtime's exec helper in its window: stopped and reached into (runc exec)")
 {
-    if (!in_vm())
-        CGFENCE_SKIP(kNeedsVm);
     EscapeLab &lab = EscapeLab::get();
     for (const bool confined : {false, true}) {
         const EscapeScene &scene = lab.scene(Layout::ns, confined);
@@ -955,8 +937,6 @@ TEST_CASE(
 TEST_CASE("bypass, escape: a host process reached into: pidfd_getfd of its fd of /secret, ptrace, "
           "/proc/PID (runc, host pid namespace)")
 {
-    if (!in_vm())
-        CGFENCE_SKIP(kNeedsVm);
     EscapeLab &lab = EscapeLab::get();
     for (const bool confined : {false, true}) {
         const EscapeScene &scene = lab.scene(Layout::host, confined);
@@ -977,8 +957,6 @@ TEST_CASE(
     "bypass, escape: setns into a host task's mount namespace by pidfd, then /secret by its host "
     "path (runc, host pid namespace)")
 {
-    if (!in_vm())
-        CGFENCE_SKIP(kNeedsVm);
     EscapeLab &lab = EscapeLab::get();
     for (const bool confined : {false, true}) {
         const EscapeScene &scene = lab.scene(Layout::host, confined);
@@ -998,3 +976,5 @@ TEST_CASE(
         check_escape(Layout::ns, {technique, "/secret"});
     }
 }
+
+TEST_SUITE_END();

@@ -101,7 +101,7 @@ void check_probe_policy(const PinnedMaps &maps, const RunningContainer &containe
     const MapEntries entries = map_entries(maps);
     CHECK(keys_text(entries.policies) == std::to_string(cgroup));
     CHECK(keys_text(entries.counters) == std::to_string(cgroup));
-    CHECK(keys_text(entries.ratelimits) == std::to_string(cgroup));
+    CHECK(keys_text(entries.containers) == std::to_string(cgroup));
     auto policy = read_policy(maps, cgroup);
     REQUIRE(policy.ok());
 
@@ -142,7 +142,7 @@ void check_no_entries(const PinnedMaps &maps)
     const MapEntries entries = map_entries(maps);
     CHECK(keys_text(entries.policies) == "");
     CHECK(keys_text(entries.counters) == "");
-    CHECK(keys_text(entries.ratelimits) == "");
+    CHECK(keys_text(entries.containers) == "");
     CHECK(records_text(entries.records) == "");
 }
 

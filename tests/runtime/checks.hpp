@@ -55,7 +55,7 @@ uint32_t stat_dev_inside(const RunningContainer &container, const std::string &p
 std::string mountinfo_inside(const RunningContainer &container);
 
 // The container is registered with the probe profile: its cgroup alone in
-// policies, counters and ratelimits; its policy holds the probe rules keyed
+// policies, counters and containers; its policy holds the probe rules keyed
 // as the container sees their paths, one entry per mount root and
 // `overlay_layers` layer entries; its record names it.
 void check_probe_policy(const PinnedMaps &maps, const RunningContainer &container,

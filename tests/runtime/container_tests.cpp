@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "checks.hpp"
+#include "placement.hpp"
 #include "kernel_dev.hpp"
 #include "mountinfo.hpp"
 
@@ -151,17 +152,20 @@ void check_overlay_rootfs(Runtime runtime)
 
 } // namespace
 
-TEST_CASE("runc: a running container's policy and record are in the maps, and gone after delete")
+TEST_CASE("runc: a running container's policy and record are in the maps, and gone after delete" *
+          CGFENCE_HOST_ONLY)
 {
     check_lifecycle(Runtime::runc);
 }
 
-TEST_CASE("crun: a running container's policy and record are in the maps, and gone after delete")
+TEST_CASE("crun: a running container's policy and record are in the maps, and gone after delete" *
+          CGFENCE_HOST_ONLY)
 {
     check_lifecycle(Runtime::crun);
 }
 
-TEST_CASE("podman: a running container's policy and record are in the maps, and gone after rm")
+TEST_CASE("podman: a running container's policy and record are in the maps, and gone after rm" *
+          CGFENCE_HOST_ONLY)
 {
     Fence fence("podman-lifecycle");
     fence.write_profile("probe", probe_profile());
@@ -182,12 +186,12 @@ TEST_CASE("podman: a running container's policy and record are in the maps, and 
     check_no_entries(maps);
 }
 
-TEST_CASE("runc: a rule on a volume is keyed by the volume's root")
+TEST_CASE("runc: a rule on a volume is keyed by the volume's root" * CGFENCE_HOST_ONLY)
 {
     check_rule_on_volume(Runtime::runc);
 }
 
-TEST_CASE("crun: a rule on a volume is keyed by the volume's root")
+TEST_CASE("crun: a rule on a volume is keyed by the volume's root" * CGFENCE_HOST_ONLY)
 {
     check_rule_on_volume(Runtime::crun);
 }
@@ -202,12 +206,14 @@ TEST_CASE("crun: a rule on / is carried to a volume's root")
     check_rule_carried_to_volume(Runtime::crun);
 }
 
-TEST_CASE("runc: an overlay rootfs's layers are marked and its rules carry the overlay's dev")
+TEST_CASE("runc: an overlay rootfs's layers are marked and its rules carry the overlay's dev" *
+          CGFENCE_HOST_ONLY)
 {
     check_overlay_rootfs(Runtime::runc);
 }
 
-TEST_CASE("crun: an overlay rootfs's layers are marked and its rules carry the overlay's dev")
+TEST_CASE("crun: an overlay rootfs's layers are marked and its rules carry the overlay's dev" *
+          CGFENCE_HOST_ONLY)
 {
     check_overlay_rootfs(Runtime::crun);
 }

@@ -206,7 +206,9 @@ std::vector<std::string> PodmanStore::podman(const std::vector<std::string> &arg
 
 void PodmanStore::import(const fs::path &tar, const std::string &name) const
 {
-    const Finished run = run_captured(podman({"import", "--quiet", tar.string(), name}));
+    // Under TCG a root of ~100 MB takes a minute or more to unpack.
+    const Finished run = run_captured(podman({"import", "--quiet", tar.string(), name}), "",
+                                      std::chrono::minutes(5));
     if (run.status != 0)
         throw std::runtime_error("podman import " + tar.string() + ": " + summary(run));
 }

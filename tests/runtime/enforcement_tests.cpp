@@ -11,7 +11,7 @@
 #include <fcntl.h>
 
 #include "checks.hpp"
-#include "skip.hpp"
+#include "placement.hpp"
 
 using namespace cgfence;
 using namespace cgfence::test;
@@ -21,8 +21,6 @@ namespace {
 
 void check_enforced(Runtime runtime, RootfsKind kind, const std::string &profile)
 {
-    if (!in_vm())
-        CGFENCE_SKIP("enforcement needs a kernel that runs BPF LSM programs: runs in the VM");
     const bool minimal = profile == "minimal";
     Fence fence(std::string(name_of(runtime)) + (kind == RootfsKind::overlay ? "-ovl-" : "-") +
                 profile);
@@ -66,8 +64,6 @@ void check_enforced(Runtime runtime, RootfsKind kind, const std::string &profile
 // ttys. Here the reopened stdout is a pipe to cat, whose own stdout is ours.
 void check_stdout_reopened(const std::string &profile)
 {
-    if (!in_vm())
-        CGFENCE_SKIP("enforcement needs a kernel that runs BPF LSM programs: runs in the VM");
     Fence fence("stdout-" + profile);
     fence.write_shipped_profile(profile);
     Bundle bundle;
@@ -81,6 +77,8 @@ void check_stdout_reopened(const std::string &profile)
 }
 
 } // namespace
+
+TEST_SUITE_BEGIN(CGFENCE_VM_ONLY);
 
 TEST_CASE("enforced: a process writes to its stdout pipe reopened as /dev/stdout (minimal)")
 {
@@ -131,3 +129,5 @@ TEST_CASE("enforced: crun, overlay rootfs, default profile")
 {
     check_enforced(Runtime::crun, RootfsKind::overlay, "default");
 }
+
+TEST_SUITE_END();

@@ -186,14 +186,14 @@ MapEntries map_entries(const PinnedMaps &maps)
                                      found.error().message());
         return *found;
     };
-    // Key 0 of counters and ratelimits is the orphans', made by `load`: no container's.
+    // Key 0 of counters and containers is the orphans', made by `load`: no container's.
     auto containers_only = [](std::vector<uint64_t> ids) {
         std::erase(ids, 0);
         return ids;
     };
     entries.policies = keys(maps.policies.get(), "policies");
     entries.counters = containers_only(keys(maps.counters.get(), "counters"));
-    entries.ratelimits = containers_only(keys(maps.ratelimits.get(), "ratelimits"));
+    entries.containers = containers_only(keys(maps.containers.get(), "containers"));
     auto records = all_records(maps);
     if (!records)
         throw std::runtime_error("records: " + records.error().message());

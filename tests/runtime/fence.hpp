@@ -83,7 +83,7 @@ std::vector<nlohmann::json> with_verdict(const std::vector<nlohmann::json> &even
 struct MapEntries {
     std::vector<uint64_t> policies;
     std::vector<uint64_t> counters;
-    std::vector<uint64_t> ratelimits;
+    std::vector<uint64_t> containers;
     std::vector<ContainerRecord> records;
 };
 MapEntries map_entries(const PinnedMaps &maps);

@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "checks.hpp"
+#include "placement.hpp"
 
 using namespace cgfence;
 using namespace cgfence::test;
@@ -211,6 +212,24 @@ std::string events_text(const std::vector<json> &events)
     return text;
 }
 
+// `options` with a healthcheck running `command`, run only when asked (no
+// timer: the VM has no systemd).
+std::vector<std::string> with_healthcheck(std::vector<std::string> options,
+                                          const std::string &command)
+{
+    options.insert(options.end(), {"--health-cmd", command, "--health-interval", "disable"});
+    return options;
+}
+
+// `podman healthcheck run`: "healthy" (exit 0) or "unhealthy" (exit 1).
+std::string health_of(PodmanContainer &container)
+{
+    const Finished check = container.healthcheck();
+    return check.status == 0                                 ? "healthy"
+           : summary(check) == "exit 1, stdout: unhealthy\n" ? "unhealthy"
+                                                             : summary(check);
+}
+
 void remove_and_check_nothing_left(const Fence &fence, PodmanContainer &container)
 {
     const std::string id = container.id();
@@ -220,7 +239,8 @@ void remove_and_check_nothing_left(const Fence &fence, PodmanContainer &containe
 
 } // namespace
 
-TEST_CASE("real image: the Debian root, imported with podman import into podman's overlay storage")
+TEST_CASE("real image: the Debian root, imported with podman import into podman's overlay storage" *
+          CGFENCE_HOST_ONLY)
 {
     // Also the run's one import (and `cgfencectl load`), which the time of
     // this test shows.
@@ -237,13 +257,11 @@ TEST_CASE("real image (podman, overlay storage, podman's defaults) under minimal
 {
     const Fence &fence = shared().fence();
     PodmanContainer container(shared().store(), fence.hooks_dir(), kImage);
-    // The check reads one file minimal allows and one it does not; podman
-    // runs it only when asked (no timer: the VM has no systemd).
-    std::vector<std::string> options = annotations("minimal");
-    options.insert(options.end(), {"--health-cmd", "cat /etc/debian_version /root/.profile",
-                                   "--health-interval", "disable"});
-    CHECK(run_workload(container, options, steps_script(kDefaultDenySteps)) ==
-          steps_result(kDefaultDenySteps, in_vm()));
+    // The check reads one file minimal allows and one it does not.
+    CHECK(run_workload(
+              container,
+              with_healthcheck(annotations("minimal"), "cat /etc/debian_version /root/.profile"),
+              steps_script(kDefaultDenySteps)) == steps_result(kDefaultDenySteps, in_vm()));
     check_registered(fence, container, "minimal", "enforce");
     const uint64_t denied_by_workload = shown(fence, container)["denied"];
     (void)fence.new_events(container.id());
@@ -274,23 +292,32 @@ TEST_CASE("real image (podman, overlay storage, podman's defaults) under minimal
 }
 
 TEST_CASE("real image (podman, overlay storage, podman's defaults) under default: /usr is not "
-          "writable, /tmp cannot exec, the workload otherwise works")
+          "writable, /tmp cannot exec, the workload otherwise works; so for podman exec and "
+          "podman healthcheck run")
 {
     const Fence &fence = shared().fence();
     PodmanContainer container(shared().store(), fence.hooks_dir(), kImage);
-    CHECK(run_workload(container, annotations("default"), steps_script(kDefaultSteps)) ==
-          steps_result(kDefaultSteps, in_vm()));
+    CHECK(run_workload(container,
+                       with_healthcheck(annotations("default"), "touch /usr/cgfence-health"),
+                       steps_script(kDefaultSteps)) == steps_result(kDefaultSteps, in_vm()));
     check_registered(fence, container, "default", "enforce");
+    CHECK(summary(container.exec({"bash", "-c", "echo x > /root/y && cat /root/y"})) ==
+          "exit 0, stdout: x\n");
+    CHECK(summary(container.exec({"touch", "/usr/cgfence-exec"})) ==
+          (in_vm() ? "exit 1, stderr: touch: cannot touch '/usr/cgfence-exec': Permission denied\n"
+                   : "exit 0"));
+    CHECK(health_of(container) == (in_vm() ? "unhealthy" : "healthy"));
     remove_and_check_nothing_left(fence, container);
 }
 
 TEST_CASE("real image (podman, overlay storage, podman's defaults) under audit: everything runs, "
-          "and the events report what minimal would deny")
+          "podman exec and podman healthcheck run included, and the events report what minimal "
+          "would deny")
 {
     const Fence &fence = shared().fence();
     PodmanContainer container(shared().store(), fence.hooks_dir(), kImage);
-    CHECK(run_workload(container, annotations("audit"), steps_script(kDefaultDenySteps)) ==
-          steps_result(kDefaultDenySteps, false));
+    CHECK(run_workload(container, with_healthcheck(annotations("audit"), "cat /root/.bashrc"),
+                       steps_script(kDefaultDenySteps)) == steps_result(kDefaultDenySteps, false));
     check_registered(fence, container, "audit", "audit");
     // The names written (made, removed) and the directories they were in.
     CHECK(events_text(fence.new_events(container.id())) ==
@@ -299,6 +326,11 @@ TEST_CASE("real image (podman, overlay storage, podman's defaults) under audit: 
                      "audited w srv\n"
                    : ""));
     CHECK(shown(fence, container)["denied"] == 0);
+    CHECK(summary(container.exec({"cat", "/root/.profile"})) ==
+          "exit 0, stdout: " + read_text(shared().root() / "root/.profile"));
+    CHECK(health_of(container) == "healthy");
+    CHECK(events_text(fence.new_events(container.id())) ==
+          (in_vm() ? "audited r .bashrc\naudited r .profile\n" : ""));
     remove_and_check_nothing_left(fence, container);
 }
 

@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "checks.hpp"
+#include "placement.hpp"
 #include "container_cgroup.hpp"
 #include "learned.hpp"
 #include "profile.hpp"
@@ -131,17 +132,19 @@ void check_profile_replaced(RootfsKind kind)
 
 } // namespace
 
-TEST_CASE("apply: a running container's profile is replaced in one step (plain rootfs)")
+TEST_CASE("apply: a running container's profile is replaced in one step (plain rootfs)" *
+          CGFENCE_HOST_ONLY)
 {
     check_profile_replaced(RootfsKind::plain);
 }
 
-TEST_CASE("apply: a running container's profile is replaced in one step (overlay rootfs)")
+TEST_CASE("apply: a running container's profile is replaced in one step (overlay rootfs)" *
+          CGFENCE_HOST_ONLY)
 {
     check_profile_replaced(RootfsKind::overlay);
 }
 
-TEST_CASE("apply --mode: only the mode changes; the record shows it")
+TEST_CASE("apply --mode: only the mode changes; the record shows it" * CGFENCE_HOST_ONLY)
 {
     ProbeContainer probe("apply-mode");
     auto &[fence, bundle, container, maps, cgroup, started] = probe;
@@ -169,7 +172,8 @@ TEST_CASE("apply --mode: only the mode changes; the record shows it")
     CHECK(summary(container.stop_and_delete()) == "exit 0");
 }
 
-TEST_CASE("apply: bad input is refused with a reason, and the policy stays as it was")
+TEST_CASE("apply: bad input is refused with a reason, and the policy stays as it was" *
+          CGFENCE_HOST_ONLY)
 {
     ProbeContainer probe("apply-bad");
     auto &[fence, bundle, container, maps, cgroup, started] = probe;
@@ -225,7 +229,8 @@ void allow_chroot_into_jail(Bundle &bundle)
 
 } // namespace
 
-TEST_CASE("apply and profile learn look only through a process with the container's own view")
+TEST_CASE("apply and profile learn look only through a process with the container's own view" *
+          CGFENCE_HOST_ONLY)
 {
     // Every process of this container chrooted into /jail: none has the view
     // the container started with, so neither resolves paths in a view the
@@ -273,7 +278,8 @@ TEST_CASE("apply and profile learn look only through a process with the containe
 }
 
 TEST_CASE("apply resolves paths through the process that has the container's view, not a chrooted "
-          "one")
+          "one" *
+          CGFENCE_HOST_ONLY)
 {
     Fence fence("apply-view-mixed");
     fence.write_profile("probe", probe_profile());
@@ -320,7 +326,8 @@ void remember(const PinnedMaps &maps, uint64_t cgroup, const PolicyKey &object, 
 
 } // namespace
 
-TEST_CASE("profile learn: what the learned map holds becomes paths and rules of the view")
+TEST_CASE("profile learn: what the learned map holds becomes paths and rules of the view" *
+          CGFENCE_HOST_ONLY)
 {
     Fence fence("learn-read");
     fence.write_profile("probe", probe_profile());
@@ -352,10 +359,10 @@ TEST_CASE("profile learn: what the learned map holds becomes paths and rules of 
     remember(maps, cgroup, key("/proc"), R, 1, PROC_SUPER_MAGIC, "status");
     remember(maps, cgroup, PolicyKey{CGFENCE_KEY_INODE, cache.dev, 987654322}, W, 987654323, magic,
              "lost.txt");
-    cgfence_ratelimit limiter{};
-    REQUIRE(bpf_map_lookup_elem(maps.ratelimits.get(), &cgroup, &limiter) == 0);
+    cgfence_container_state limiter{};
+    REQUIRE(bpf_map_lookup_elem(maps.containers.get(), &cgroup, &limiter) == 0);
     limiter.learned = 7; // as the program counts them
-    REQUIRE(bpf_map_update_elem(maps.ratelimits.get(), &cgroup, &limiter, BPF_EXIST) == 0);
+    REQUIRE(bpf_map_update_elem(maps.containers.get(), &cgroup, &limiter, BPF_EXIST) == 0);
 
     const fs::path output = fs::path(fence.profile_dir()) / "learned.json";
     const Finished learned = fence.cgfencectl({"profile", "learn", container.id(), "--profile-dir",
@@ -424,10 +431,9 @@ echo done > /state/done
 } // namespace
 
 TEST_CASE("profile learn: a workload learned under minimal runs confined by what was learned; "
-          "one new access is denied and reported")
+          "one new access is denied and reported" *
+          CGFENCE_VM_ONLY)
 {
-    if (!in_vm())
-        CGFENCE_SKIP("learn mode needs the BPF LSM program to remember accesses: runs in the VM");
     Fence fence("learn-loop");
     fence.write_shipped_profile("minimal");
     Bundle bundle;
@@ -508,10 +514,9 @@ std::string runs_of(const std::string &text)
 } // namespace
 
 TEST_CASE("apply: a process that keeps opening a file sees its verdict change at each apply, and "
-          "only then")
+          "only then" *
+          CGFENCE_VM_ONLY)
 {
-    if (!in_vm())
-        CGFENCE_SKIP("verdicts need a kernel that runs BPF LSM programs: runs in the VM");
     Fence fence("apply-flip");
     fence.write_profile("open", json{{"default", "allow"}});
     fence.write_profile(

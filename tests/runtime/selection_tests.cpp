@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "checks.hpp"
+#include "placement.hpp"
 
 using namespace cgfence;
 using namespace cgfence::test;
@@ -86,7 +87,8 @@ std::string state_json(const std::string &id, const std::string &status, pid_t p
 
 } // namespace
 
-TEST_CASE("no profile selected (no annotation, no default): the hook exits 0 and writes nothing")
+TEST_CASE("no profile selected (no annotation, no default): the hook exits 0 and writes nothing" *
+          CGFENCE_HOST_ONLY)
 {
     Fence fence("no-profile");
     fence.write_profile("probe", probe_profile());
@@ -108,19 +110,22 @@ TEST_CASE("no profile selected (no annotation, no default): the hook exits 0 and
 }
 
 TEST_CASE(
-    "runc: an unknown profile keeps the container from starting, and the error names the hook")
+    "runc: an unknown profile keeps the container from starting, and the error names the hook" *
+    CGFENCE_HOST_ONLY)
 {
     check_unknown_profile_refused(Runtime::runc);
 }
 
 TEST_CASE(
-    "crun: an unknown profile keeps the container from starting, and the error names the hook")
+    "crun: an unknown profile keeps the container from starting, and the error names the hook" *
+    CGFENCE_HOST_ONLY)
 {
     check_unknown_profile_refused(Runtime::crun);
 }
 
 TEST_CASE(
-    "podman: an unknown profile keeps the container from starting, and the error names the hook")
+    "podman: an unknown profile keeps the container from starting, and the error names the hook" *
+    CGFENCE_HOST_ONLY)
 {
     Fence fence("podman-unknown-profile");
     TempDir rootfs;
@@ -139,7 +144,8 @@ TEST_CASE(
     check_no_entries(fence.maps());
 }
 
-TEST_CASE("the config's default_profile applies to a container without annotation")
+TEST_CASE("the config's default_profile applies to a container without annotation" *
+          CGFENCE_HOST_ONLY)
 {
     Fence fence("default-profile");
     fence.write_profile("probe", probe_profile());
@@ -186,7 +192,8 @@ TEST_CASE("io.cgfence.mode=audit sets audit mode in the record and in the policy
     check_no_entries(maps);
 }
 
-TEST_CASE("on_unavailable refuse (the default): with nothing pinned the container does not start")
+TEST_CASE("on_unavailable refuse (the default): with nothing pinned the container does not start" *
+          CGFENCE_HOST_ONLY)
 {
     Fence fence("refuse-unpinned", Pins::absent);
     fence.write_config(json::object());
@@ -202,7 +209,8 @@ TEST_CASE("on_unavailable refuse (the default): with nothing pinned the containe
 }
 
 TEST_CASE(
-    "on_unavailable refuse: maps pinned without the program (load --maps-only) are refused too")
+    "on_unavailable refuse: maps pinned without the program (load --maps-only) are refused too" *
+    CGFENCE_HOST_ONLY)
 {
     Fence fence("refuse-maps-only", Pins::maps_only);
     fence.write_config(json{{"on_unavailable", "refuse"}});
@@ -217,7 +225,8 @@ TEST_CASE(
     check_no_entries(fence.maps());
 }
 
-TEST_CASE("on_unavailable allow: with nothing pinned the container starts and nothing is written")
+TEST_CASE("on_unavailable allow: with nothing pinned the container starts and nothing is written" *
+          CGFENCE_HOST_ONLY)
 {
     Fence fence("allow-unpinned", Pins::absent);
     fence.write_config(json{{"on_unavailable", "allow"}});
@@ -232,18 +241,21 @@ TEST_CASE("on_unavailable allow: with nothing pinned the container starts and no
     CHECK_FALSE(fs::exists(fence.pin_dir()));
 }
 
-TEST_CASE("runc: setup at prestart and again at createRuntime leaves one record and one policy")
+TEST_CASE("runc: setup at prestart and again at createRuntime leaves one record and one policy" *
+          CGFENCE_HOST_ONLY)
 {
     check_setup_twice(Runtime::runc);
 }
 
-TEST_CASE("crun: setup at prestart and again at createRuntime leaves one record and one policy")
+TEST_CASE("crun: setup at prestart and again at createRuntime leaves one record and one policy" *
+          CGFENCE_HOST_ONLY)
 {
     check_setup_twice(Runtime::crun);
 }
 
 TEST_CASE(
-    "runc and crun containers with the same id get a record each; deleting one leaves the other")
+    "runc and crun containers with the same id get a record each; deleting one leaves the other" *
+    CGFENCE_HOST_ONLY)
 {
     Fence fence("same-id");
     fence.write_profile("probe", probe_profile());
@@ -278,7 +290,7 @@ TEST_CASE(
     CHECK(records_text(left.records) == crun_record);
     CHECK(keys_text(left.policies) == std::to_string(crun_cgroup));
     CHECK(keys_text(left.counters) == std::to_string(crun_cgroup));
-    CHECK(keys_text(left.ratelimits) == std::to_string(crun_cgroup));
+    CHECK(keys_text(left.containers) == std::to_string(crun_cgroup));
     CHECK(summary(crun.stop_and_delete()) == "exit 0");
     check_no_entries(maps);
 }

@@ -106,6 +106,17 @@ void exec_arming_file()
         ::_exit(251);
 }
 
+void arm_here()
+{
+    exec_arming_file();
+    std::fflush(nullptr);
+    const pid_t child = ::fork();
+    if (child < 0)
+        ::_exit(252);
+    if (child > 0)
+        ::_exit(wait_for(child));
+}
+
 const fs::path &arming_file()
 {
     static const ArmingFile file;
@@ -119,7 +130,7 @@ int run_in(const TestCgroup &cgroup, const std::function<int()> &body)
     pid_t pid = ::fork();
     if (pid == 0) {
         join_cgroup(cgroup.path());
-        exec_arming_file();
+        arm_here();
         ::_exit(body());
     }
     return wait_for(pid);

@@ -41,8 +41,14 @@ class TestCgroup {
 const std::filesystem::path &arming_file();
 
 // Execs arming_file(); the caller goes on (exits with 251 when the exec
-// failed otherwise than it must).
+// failed otherwise than it must), marked, with its exec pending for good:
+// the container's other tasks cannot reach into it.
 void exec_arming_file();
+
+// Arms the caller as a completed exec would: execs arming_file(), then forks;
+// the child, marked as a task whose exec is done, returns, and the parent
+// exits with the child's exit code.
+void arm_here();
 
 // Runs `body` in a child process moved into `cgroup` first and armed there
 // (it execs arming_file()); returns the child's exit code (body's return

@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "hook_prototypes.hpp"
-#include "mark_store.hpp"
+#include "kernel_features.hpp"
 
 using namespace cgfence;
 
@@ -30,6 +30,7 @@ BtfPtr kernel_btf(const std::vector<std::pair<std::string, int>> &hooks)
 
 const std::vector<std::pair<std::string, int>> common_hooks = {{"file_open", 1},
                                                                {"bprm_check_security", 1},
+                                                               {"bprm_committing_creds", 1},
                                                                {"mmap_file", 4},
                                                                {"file_mprotect", 3},
                                                                {"inode_create", 3},
@@ -67,7 +68,8 @@ TEST_CASE("5.10 prototypes pick the dentry-first variants and no ACL hooks")
     CHECK(chosen->contains("cgfence_inode_removexattr_d0"));
     CHECK_FALSE(chosen->contains("cgfence_inode_setattr_d1"));
     CHECK_FALSE(chosen->contains("cgfence_inode_set_acl_d1"));
-    CHECK(chosen->size() == 23);
+    CHECK(chosen->contains("cgfence_bprm_committing_creds"));
+    CHECK(chosen->size() == 24);
 }
 
 TEST_CASE("6.14 and later prototypes pick the idmap-first variants, the ACL hooks and bpf with "
@@ -89,7 +91,7 @@ TEST_CASE("6.14 and later prototypes pick the idmap-first variants, the ACL hook
     CHECK(chosen->contains("cgfence_inode_setattr_d1"));
     CHECK(chosen->contains("cgfence_inode_set_acl_d1"));
     CHECK(chosen->contains("cgfence_inode_remove_acl_d1"));
-    CHECK(chosen->size() == 24);
+    CHECK(chosen->size() == 25);
 }
 
 TEST_CASE("an unknown prototype is refused, naming the hook")
@@ -134,16 +136,21 @@ TEST_CASE("marks live in task storage only where LSM programs' lookups cannot mi
 {
     // 5.10: no task storage.
     CHECK(mark_store_for_kernel(kernel_with({}, {}).get()) == MarkStore::task_hash);
-    // 6.1: the busy count and no helper without it.
+    // 6.1: the busy count, no helper without it, no bpf_task_from_pid.
     CHECK(mark_store_for_kernel(
               kernel_with({"bpf_task_storage_get"}, {"bpf_task_storage_busy"}).get()) ==
           MarkStore::task_hash);
+    // 5.11 to 6.1 whose BTF lacks per-CPU variables: no evidence of 6.2.
+    CHECK(mark_store_for_kernel(kernel_with({"bpf_task_storage_get"}, {}).get()) ==
+          MarkStore::task_hash);
     // 6.12: a _recur helper for tracing; LSM programs get one without the check.
-    CHECK(mark_store_for_kernel(kernel_with({"bpf_task_storage_get", "bpf_task_storage_get_recur"},
+    CHECK(mark_store_for_kernel(kernel_with({"bpf_task_storage_get", "bpf_task_storage_get_recur",
+                                             "bpf_task_from_pid"},
                                             {"bpf_task_storage_busy"})
                                     .get()) == MarkStore::task_storage);
     // 7.x: no busy count at all.
-    CHECK(mark_store_for_kernel(kernel_with({"bpf_task_storage_get"}, {}).get()) ==
+    CHECK(mark_store_for_kernel(
+              kernel_with({"bpf_task_storage_get", "bpf_task_from_pid"}, {}).get()) ==
           MarkStore::task_storage);
     // No BTF: maps only, in the hash.
     CHECK(mark_store_for_kernel(nullptr) == MarkStore::task_hash);

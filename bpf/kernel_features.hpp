@@ -1,8 +1,10 @@
-// Where the program keeps each confined task's mark (cgfence_task_mark),
-// chosen from the kernel's BTF when cgfence is loaded.
+// What the running kernel offers cgfence, read from its BTF at load: where
+// the program keeps each confined task's mark, and what it leaves unconfined.
 #pragma once
 
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "error.hpp"
 
@@ -10,9 +12,14 @@ struct btf;
 
 namespace cgfence {
 
+// The running kernel's BTF (/sys/kernel/btf/vmlinux).
+using KernelBtf = std::unique_ptr<btf, void (*)(btf *)>;
+Result<KernelBtf> load_kernel_btf();
+
 enum class MarkStore {
     // Task local storage: freed with the task. Kernels whose task storage
-    // serves LSM programs without a busy check (6.2 and later).
+    // serves LSM programs without a busy check, and that give them
+    // bpf_task_from_pid (6.2 and later).
     task_storage,
     // A hash keyed by the task's address, filled at fork and emptied when
     // the task is freed: kernels without task storage (5.10), and those
@@ -28,15 +35,10 @@ MarkStore mark_store_for_kernel(const btf *vmlinux);
 
 const char *mark_store_name(MarkStore store);
 
-// Are io_uring's workers threads of the task that submits the work (5.12 and
-// later, and 5.10 kernels with the io_uring backport of 5.10.162)? Then they
-// inherit its mark at fork. Before, they were kernel threads: work a
-// confined task forces to a worker (IOSQE_ASYNC, or any open on 5.10) runs
-// unconfined.
-bool io_uring_workers_inherit_marks(const btf *vmlinux);
-
-// The running kernel's BTF (/sys/kernel/btf/vmlinux).
-using KernelBtf = std::unique_ptr<btf, void (*)(btf *)>;
-Result<KernelBtf> load_kernel_btf();
+// What a kernel leaves unconfined that cgfence cannot close, one sentence
+// each (the loader warns of them): io_uring workers that are kernel threads
+// (before 5.12, and 5.10 without the io_uring backport of 5.10.162) do not
+// inherit the submitter's mark.
+std::vector<std::string> kernel_caveats(const btf *vmlinux);
 
 } // namespace cgfence

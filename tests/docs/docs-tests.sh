@@ -7,7 +7,8 @@
 #                enforcement: programs, links, events)
 #   sh top       the two set-up commands: the quick start is run and its
 #                output checked; the other is tests/run.sh, running this
-#   sh not-run:  cannot run on one host (a registry, a cluster): SKIP, with why
+#   sh not-run:  cannot run on one host (a registry, a cluster): not a test;
+#                a note says so, with why
 #
 #   tests/docs/docs-tests.sh BUILD_DIR
 set -uo pipefail
@@ -64,7 +65,7 @@ while read -r n class line reason; do
     fi
     ;;
   loaded) loaded+=("$n:$name") ;;
-  not-run) echo "SKIP $prefix/$name: not run here: $reason" ;;
+  not-run) echo "$prefix: $name is not a test: $reason" ;;
   *) echo "FAIL $prefix/$name: unknown block class '$class' (sh, sh loaded, sh top, sh not-run: why)" ;;
   esac
 done <<<"$list"

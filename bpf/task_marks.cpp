@@ -26,7 +26,10 @@ Status shape_marks_map(bpf_map *marks, MarkStore store)
 
 Status create_marks_hash(bpf_map *marks)
 {
-    LIBBPF_OPTS(bpf_map_create_opts, options, .map_flags = bpf_map__map_flags(marks));
+    // LIBBPF_OPTS is a GNU statement expression: not in pedantic C++.
+    bpf_map_create_opts options{};
+    options.sz = sizeof(options);
+    options.map_flags = bpf_map__map_flags(marks);
     UniqueFd fd(bpf_map_create(bpf_map__type(marks), bpf_map__name(marks), bpf_map__key_size(marks),
                                bpf_map__value_size(marks), bpf_map__max_entries(marks), &options));
     if (!fd)

@@ -25,6 +25,7 @@
 #include "hook_runner.hpp"
 #include "maps.hpp"
 #include "parked_process.hpp"
+#include "built.hpp"
 
 namespace fs = std::filesystem;
 using namespace cgfence;
@@ -212,8 +213,7 @@ int run(const Options &o)
         ~Unmount() { ::umount2(path.c_str(), MNT_DETACH); }
     } unmount{bpffs.path()};
     const std::string pin_dir = (bpffs / "cgfence").string();
-    if (test::run_program({std::string(CGFENCE_BIN_DIR) + "/cgfencectl", "--pin-dir", pin_dir,
-                           "load", "--maps-only"},
+    if (test::run_program({test::cgfencectl_path(), "--pin-dir", pin_dir, "load", "--maps-only"},
                           true) != 0)
         throw std::runtime_error("cgfencectl load --maps-only failed");
     auto maps = PinnedMaps::open(PinLayout{pin_dir});

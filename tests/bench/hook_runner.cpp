@@ -1,4 +1,5 @@
 #include "hook_runner.hpp"
+#include "built.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -87,13 +88,8 @@ Hook::Hook(std::string pin_dir, const HookFixture &fixture) : bundle_(fixture.bu
 {
     const std::string config = (config_dir_ / "config.json").string();
     test::write_file(config, R"({"on_unavailable": "allow", "log_level": "error"})");
-    argv_ = {std::string(CGFENCE_BIN_DIR) + "/cgfence-hook",
-             "--config",
-             config,
-             "--pin-dir",
-             std::move(pin_dir),
-             "--profile-dir",
-             fixture.profile_dir()};
+    argv_ = {test::hook_path(), "--config",           config, "--pin-dir", std::move(pin_dir),
+             "--profile-dir",   fixture.profile_dir()};
 }
 
 std::string Hook::creating(const std::string &id, pid_t pid) const

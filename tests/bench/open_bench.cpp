@@ -28,6 +28,7 @@
 #include "maps.hpp"
 #include "programs.hpp"
 #include "report.hpp"
+#include "built.hpp"
 
 namespace fs = std::filesystem;
 using namespace cgfence;
@@ -149,7 +150,7 @@ int run(const Options &o, const std::string &command)
 {
     RunInfo info{command,      o.rounds, o.samples,
                  o.iterations, o.execs,  {o.only != "exec", o.only != "open"}};
-    BenchTree tree(fs::path(CGFENCE_BIN_DIR) / "cgfence-bench-exec-chain", o.depths);
+    BenchTree tree(test::built_program("cgfence-bench-exec-chain"), o.depths);
     CgfencePrograms cgfence(o.pin_dir);
     auto maps = PinnedMaps::open(cgfence.pins());
     if (!maps)

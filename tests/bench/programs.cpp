@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "empty_bpf.skel.h"
+#include "built.hpp"
 #include "sandbox.hpp"
 
 namespace fs = std::filesystem;
@@ -14,11 +15,6 @@ namespace fs = std::filesystem;
 namespace cgfence::bench {
 
 namespace {
-
-std::string cgfencectl()
-{
-    return std::string(CGFENCE_BIN_DIR) + "/cgfencectl";
-}
 
 // Trampolines are patched in as links come and go; a short pause lets the
 // kernel's deferred frees and grace periods finish before timing starts.
@@ -40,14 +36,16 @@ CgfencePrograms::CgfencePrograms(const std::string &pin_dir) : pins_{pin_dir}
 
 CgfencePrograms::~CgfencePrograms()
 {
-    test::run_program({cgfencectl(), "--pin-dir", pins_.root.string(), "unload", "--force"}, true);
+    test::run_program(
+        {test::cgfencectl_path(), "--pin-dir", pins_.root.string(), "unload", "--force"}, true);
 }
 
 void CgfencePrograms::attach()
 {
     if (attached_)
         return;
-    if (test::run_program({cgfencectl(), "--pin-dir", pins_.root.string(), "load"}, true) != 0)
+    if (test::run_program({test::cgfencectl_path(), "--pin-dir", pins_.root.string(), "load"},
+                          true) != 0)
         throw std::runtime_error("cgfencectl load failed");
     attached_ = true;
     settle();

@@ -25,12 +25,6 @@ using namespace cgfence::test;
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-namespace {
-
-const std::string bin = CGFENCE_BIN_DIR;
-
-} // namespace
-
 TEST_CASE("ps and show list what the hook registered; stats counts it in Prometheus format")
 {
     HookBed s;
@@ -133,7 +127,7 @@ TEST_CASE("every cgfencectl command's --help has examples, the global options an
     for (const char *command : {"", "load", "unload", "status", "ps", "show", "events", "stats",
                                 "gc", "profile", "profile check", "profile learn", "apply"}) {
         CAPTURE(command);
-        const std::string help = capture(bin + "/cgfencectl " + command + " --help");
+        const std::string help = capture(cgfencectl_path() + " " + command + " --help");
         CHECK(help.find("Example") != std::string::npos);
         CHECK(help.find("--pin-dir") != std::string::npos);
         CHECK(help.find("Exit codes: 0 ok, 1 failed, 2 usage") != std::string::npos);

@@ -16,8 +16,6 @@ using nlohmann::json;
 
 namespace {
 
-const std::string bin = CGFENCE_BIN_DIR;
-
 std::string quote(const std::string &text)
 {
     std::string out = "'";
@@ -51,8 +49,7 @@ HookBed::HookBed()
 {
     fs::create_directories(dir / "bpf");
     REQUIRE(::mount("bpf", (dir / "bpf").c_str(), "bpf", 0, nullptr) == 0);
-    REQUIRE(run_program({bin + "/cgfencectl", "--pin-dir", pins, "load", "--maps-only"}, true) ==
-            0);
+    REQUIRE(run_program({cgfencectl_path(), "--pin-dir", pins, "load", "--maps-only"}, true) == 0);
     fs::create_directories(dir / "profiles");
     fs::create_directories(dir / "bundle/rootfs/etc");
     write_file(dir / "profiles/p.json",
@@ -69,7 +66,7 @@ HookBed::~HookBed()
 
 std::string HookBed::ctl(const std::string &args) const
 {
-    return capture(bin + "/cgfencectl --pin-dir " + pins + " " + args);
+    return capture(cgfencectl_path() + " --pin-dir " + pins + " " + args);
 }
 
 int HookBed::hook(const json &state) const
@@ -79,7 +76,7 @@ int HookBed::hook(const json &state) const
                                   state["status"].get<std::string>() + ".json");
     write_file(input, state.dump());
     return std::system(
-        (bin + "/cgfence-hook --config " + config + " --pin-dir " + pins + " < " + input.string())
+        (hook_path() + " --config " + config + " --pin-dir " + pins + " < " + input.string())
             .c_str());
 }
 
@@ -91,7 +88,7 @@ HookRun HookBed::hook_raw(const std::string &input, const std::vector<std::strin
     auto given = [&](const char *option) {
         return std::find(args.begin(), args.end(), option) != args.end();
     };
-    std::string command = bin + "/cgfence-hook";
+    std::string command = hook_path();
     if (!given("--config"))
         command += " --config " + config;
     if (!given("--pin-dir"))

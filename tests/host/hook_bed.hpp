@@ -9,6 +9,7 @@
 #include <sys/types.h>
 #include <vector>
 
+#include "built.hpp"
 #include "sandbox.hpp"
 
 namespace cgfence::test {

@@ -18,8 +18,6 @@ using nlohmann::json;
 
 namespace {
 
-const std::string bin = CGFENCE_BIN_DIR;
-
 // Runs the set-up hook under strace; `inject` is strace's -e inject= value,
 // or empty to only count. Returns the exit status and the bpf() call count.
 std::pair<int, int> traced_setup(const Scene &s, const std::string &inject)
@@ -32,7 +30,7 @@ std::pair<int, int> traced_setup(const Scene &s, const std::string &inject)
         "ASAN_OPTIONS=detect_leaks=0 strace -qq -f -o " + trace.string() + " -e trace=bpf";
     if (!inject.empty())
         command += " -e inject=bpf:" + inject;
-    command += " " + bin + "/cgfence-hook --config " + s.bed.config + " --pin-dir " + s.bed.pins +
+    command += " " + hook_path() + " --config " + s.bed.config + " --pin-dir " + s.bed.pins +
                " < " + input.string() + " 2>/dev/null";
     const int raw = std::system(command.c_str());
     int calls = 0;

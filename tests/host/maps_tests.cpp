@@ -15,6 +15,7 @@
 #include "loader.hpp"
 #include "maps.hpp"
 #include "policy.hpp"
+#include "built.hpp"
 #include "sandbox.hpp"
 
 using namespace cgfence;
@@ -23,7 +24,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const std::string ctl = std::string(CGFENCE_BIN_DIR) + "/cgfencectl";
+const std::string ctl = cgfencectl_path();
 
 // A private bpffs so tests never touch a live install.
 struct PrivateBpffs {

@@ -7,11 +7,6 @@
 
 namespace cgfence::test {
 
-std::string cgfencectl_path()
-{
-    return std::string(CGFENCE_BIN_DIR) + "/cgfencectl";
-}
-
 int cgfencectl(const std::string &pin_dir, std::vector<std::string> args, const std::string &binary)
 {
     args.insert(args.begin(), {binary, "--pin-dir", pin_dir});

@@ -6,18 +6,12 @@
 #include <functional>
 #include <string>
 
+#include "built.hpp"
 #include "maps.hpp"
 #include "policy.hpp"
 #include "sandbox.hpp"
 
 namespace cgfence::test {
-
-inline constexpr uint8_t R = CGFENCE_ACCESS_READ;
-inline constexpr uint8_t W = CGFENCE_ACCESS_WRITE;
-inline constexpr uint8_t X = CGFENCE_ACCESS_EXEC;
-inline constexpr uint8_t RWX = CGFENCE_ACCESS_ALL;
-
-std::string cgfencectl_path();
 
 // Runs cgfencectl (or another build of it) with --pin-dir; its exit status.
 int cgfencectl(const std::string &pin_dir, std::vector<std::string> args,

@@ -19,7 +19,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const std::string next_ctl = std::string(CGFENCE_BIN_DIR) + "/cgfencectl-next";
+const std::string next_ctl = built_program("cgfencectl-next");
 
 ContainerPolicy deny_file(const fs::path &file)
 {

@@ -104,7 +104,7 @@ void copy_executable(const fs::path &from, const fs::path &to)
 //   (rx) and in /tmp (not x)
 void populate(const fs::path &root)
 {
-    copy_executable(fs::path(CGFENCE_BIN_DIR) / "bypass-probe", root / "bin/bypass-probe");
+    copy_executable(built_program("bypass-probe"), root / "bin/bypass-probe");
     add_binary_in_tmp(root);
     for (const char *dir : {"tmp/vault", "tmp/vault-empty", "tmp/plain", "tmp/open"})
         fs::create_directories(root / dir);
@@ -171,7 +171,8 @@ class Lab {
     Scene &overlay() { return scene(overlay_, overlay_error_, RootfsKind::overlay, "bypass-ovl"); }
 
   private:
-    Lab() : fence_("bypass") { fence_.write_profile("bypass", bypass_profile()); }
+    // A load of its own: its containers live across the file's tests.
+    Lab() : fence_("bypass", Pins::own_load) { fence_.write_profile("bypass", bypass_profile()); }
 
     Scene &scene(std::unique_ptr<Scene> &scene, std::string &error, RootfsKind kind,
                  const std::string &what)
@@ -676,8 +677,7 @@ struct EscapeScene {
                     std::string("escape-") + (layout == Layout::host ? "host" : "ns") +
                         (confined ? "" : "-free"))
     {
-        copy_executable(fs::path(CGFENCE_BIN_DIR) / "bypass-probe",
-                        bundle.rootfs() / "bin/bypass-probe");
+        copy_executable(built_program("bypass-probe"), bundle.rootfs() / "bin/bypass-probe");
         for (const char *set : {"bounding", "effective", "permitted"}) {
             json &caps = bundle.config["process"]["capabilities"][set];
             caps = added_capabilities(caps);

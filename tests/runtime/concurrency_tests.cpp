@@ -287,7 +287,7 @@ TEST_CASE(
     const char *scale = std::getenv("CGFENCE_CHURN_CONTAINERS");
     const int kChurned = scale ? std::max(8, std::atoi(scale)) : 200;
     constexpr int kWorkers = 8;
-    Fence fence("churn");
+    Fence fence("churn", Pins::own_load); // upgraded below
     fence.write_profile("probe", probe_profile());
     TempDir dir;
     const fs::path rootfs = dir / "rootfs";
@@ -355,8 +355,8 @@ TEST_CASE(
     // The upgrade: another build of the program, while set-ups and teardowns go
     // on (in the VM; on the host, whose pins are maps only, a second load keeps
     // them as they are).
-    std::vector<std::string> upgrade = {std::string(CGFENCE_BIN_DIR) + "/cgfencectl-next",
-                                        "--pin-dir", fence.pin_dir(), "load"};
+    std::vector<std::string> upgrade = {built_program("cgfencectl-next"), "--pin-dir",
+                                        fence.pin_dir(), "load"};
     if (!in_vm())
         upgrade.push_back("--maps-only");
     // A load under TCG, beside the churn, can take a minute.

@@ -303,4 +303,5 @@ TEST_CASE("runc: a task that left the container's cgroup outlives it: teardown a
     CHECK(stats["containers"] == 0);
     if (in_vm())
         CHECK(stats["orphan_denied"].get<uint64_t>() >= 1);
+    ::kill(escaped, SIGKILL);
 }

@@ -28,16 +28,6 @@ bool in_vm()
     return flag != nullptr && std::string(flag) == "1";
 }
 
-std::string hook_path()
-{
-    return std::string(CGFENCE_BIN_DIR) + "/cgfence-hook";
-}
-
-std::string cgfencectl_path()
-{
-    return std::string(CGFENCE_BIN_DIR) + "/cgfencectl";
-}
-
 namespace {
 
 void cgfencectl_or_throw(const std::string &pin_dir, const std::vector<std::string> &args)
@@ -49,11 +39,33 @@ void cgfencectl_or_throw(const std::string &pin_dir, const std::vector<std::stri
         throw std::runtime_error("cgfencectl " + args.front() + ": " + summary(run));
 }
 
+// In the VM the fences of a run share one load (each load is seconds of
+// verifier work under TCG), each with files of its own (config, profiles,
+// hooks.d): the tests that use it leave nothing registered. Never unloaded:
+// the guest goes away with it.
+const std::string &shared_vm_pin_dir()
+{
+    static const std::string pin_dir = [] {
+        std::string dir = "/sys/fs/bpf/cgfence-rt-shared";
+        (void)remove_pin_tree(dir); // left by an interrupted run
+        cgfencectl_or_throw(dir, {"load"});
+        return dir;
+    }();
+    return pin_dir;
+}
+
 } // namespace
 
 Fence::Fence(const std::string &name, Pins pins)
 {
     fs::create_directories(files_ / "profiles");
+    write_config(base_config());
+    if (in_vm() && pins == Pins::loaded) {
+        pin_dir_ = shared_vm_pin_dir();
+        (void)new_events(); // earlier tests' records: each fence starts with none
+        return;
+    }
+    owns_pins_ = true;
     if (in_vm()) {
         pin_dir_ = "/sys/fs/bpf/cgfence-rt-" + name;
         (void)remove_pin_tree(pin_dir_); // left by an interrupted run
@@ -65,18 +77,19 @@ Fence::Fence(const std::string &name, Pins pins)
         bpffs_mounted_ = true;
         pin_dir_ = (files_ / "bpffs/cgfence").string();
     }
+    if (pins == Pins::absent)
+        return;
     try {
-        if (pins == Pins::maps_only || (pins == Pins::loaded && !in_vm()))
+        if (pins == Pins::maps_only || !in_vm())
             cgfencectl_or_throw(pin_dir_, {"load", "--maps-only"});
-        else if (pins == Pins::loaded)
+        else
             cgfencectl_or_throw(pin_dir_, {"load"});
     } catch (...) {
         if (bpffs_mounted_)
             ::umount2((files_ / "bpffs").c_str(), MNT_DETACH);
         throw;
     }
-    loaded_ = pins != Pins::absent;
-    write_config(base_config());
+    loaded_ = true;
 }
 
 Fence::~Fence()
@@ -86,7 +99,7 @@ Fence::~Fence()
             (void)run_captured({cgfencectl_path(), "--pin-dir", pin_dir_, "unload", "--force"});
         if (bpffs_mounted_)
             ::umount2((files_ / "bpffs").c_str(), MNT_DETACH);
-        else
+        else if (owns_pins_)
             (void)remove_pin_tree(pin_dir_);
     } catch (...) { // cleanup does what it can
     }

@@ -13,6 +13,7 @@
 #include <sys/types.h>
 #include <vector>
 
+#include "built.hpp"
 #include "bundle.hpp"
 #include "process.hpp"
 #include "maps.hpp"
@@ -22,18 +23,13 @@
 
 namespace cgfence::test {
 
-inline constexpr uint8_t R = CGFENCE_ACCESS_READ;
-inline constexpr uint8_t W = CGFENCE_ACCESS_WRITE;
-inline constexpr uint8_t X = CGFENCE_ACCESS_EXEC;
-
 // Is this run inside the test VM, where enforcement is real?
 bool in_vm();
 
-std::string hook_path();
-std::string cgfencectl_path();
-
 enum class Pins {
-    loaded,    // VM: `load`; host: `load --maps-only`
+    loaded,    // VM: the run's one `load`, shared; host: `load --maps-only`
+    own_load,  // VM: a `load` of its own (to upgrade it, to keep containers
+               // across tests); host: `load --maps-only`
     maps_only, // `load --maps-only`, in both places
     absent,    // nothing pinned: the pin dir does not exist
 };
@@ -71,6 +67,7 @@ class Fence {
   private:
     TempDir files_; // config.json, profiles/, hooks.d/, and the host's bpffs
     std::string pin_dir_;
+    bool owns_pins_ = false; // not the VM's shared load
     bool bpffs_mounted_ = false;
     bool loaded_ = false;
 };

@@ -38,12 +38,10 @@ fs::path image_tar()
 }
 
 // What every test here shares, made on first use, because under TCG an
-// import costs tens of seconds and a `cgfencectl load` about ten: the Debian
-// image in a podman store of the overlay driver, and one fence with the
-// shipped profiles. Each test checks that its containers leave nothing in the
-// maps, and reads only the events of its own containers (see Fence::new_events()).
-// It lives to the end of the run: the suites in files after this one run
-// with this fence loaded too, idle.
+// import costs tens of seconds: the Debian image in a podman store of the
+// overlay driver, and one fence with the shipped profiles. Each test checks
+// that its containers leave nothing in the maps, and reads only the events of
+// its own containers (see Fence::new_events()).
 class Shared {
   public:
     Shared() : fence_("image")

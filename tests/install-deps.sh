@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   # build
   build-essential cmake pkg-config clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev
-  nlohmann-json3-dev libcli11-dev doctest-dev clang-format clang-tidy
+  nlohmann-json3-dev libcli11-dev doctest-dev clang-format clang-tidy ccache
   # tests: libFuzzer and clang's sanitizer runtimes (only recommended by clang)
   libclang-rt-14-dev
   # tests: the VM kernel matrix, real runtimes and filesystems

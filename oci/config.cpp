@@ -143,6 +143,9 @@ Result<Config> parse_config(const std::string &text, const std::string &bundle,
 {
     if (!is_absolute(bundle))
         return source_error(source, "the bundle path " + quoted(bundle) + " is not absolute");
+    // root.path is joined to the bundle; a NUL would cut the path the kernel sees.
+    if (bundle.find('\0') != std::string::npos)
+        return source_error(source, "the bundle path " + quoted(bundle) + " contains a NUL byte");
     auto json = parse_object(text, source);
     if (!json)
         return json.error();

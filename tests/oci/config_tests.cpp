@@ -271,6 +271,14 @@ TEST_CASE("parse_config refuses a relative bundle")
     CHECK(config.error().message() == R"(b/config.json: the bundle path "b" is not absolute)");
 }
 
+TEST_CASE("parse_config refuses a bundle path with a NUL byte, on one line")
+{
+    auto config = parse_config(kMinimalConfig, std::string("/b\0/../etc", 10), "/b/config.json");
+    REQUIRE_FALSE(config.ok());
+    CHECK(config.error().message() ==
+          R"(/b/config.json: the bundle path "/b\u0000/../etc" contains a NUL byte)");
+}
+
 TEST_CASE("read_config reads a bundle's config.json")
 {
     test::TempDir bundle;

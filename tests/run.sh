@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Builds cgfence and runs its suites: the host suites, then the VM suites on
-# each kernel of the matrix (one boot per kernel runs them), then the
-# sanitizer and fuzz suites. Each test prints one line, PASS, FAIL or SKIP
+# Builds cgfence and runs its suites: the VM suites on each kernel of the
+# matrix (one boot per kernel runs them) in the background, and beside them
+# the host suites, then the sanitizer and fuzz suites; the guests' lines come
+# last, as each guest ends. Each test prints one line, PASS, FAIL or SKIP
 # (with why); a table of each suite's tests and seconds follows, and the last
 # line is the count: "N passed, N failed, N skipped". Where each feature's
 # tests are: tests/README.md.
@@ -123,18 +124,20 @@ install_dependencies() {
 
 # A compiler cache (ccache) shared by every clone on this machine, keyed by
 # what the compiler sees (paths below the source tree made relative): a
-# build of sources built before takes seconds. CGFENCE_CCACHE_DIR=""  turns it off.
-launcher=()
-if [[ -n ${CGFENCE_CCACHE_DIR-/var/cache/cgfence/ccache} ]] && command -v ccache >/dev/null; then
+# build of sources built before takes seconds. Given to CMake through its
+# environment, so that every build of the run uses it: this one's, the
+# package's and the quick start's. CGFENCE_CCACHE_DIR="" turns it off.
+use_ccache() {
+  [[ -n ${CGFENCE_CCACHE_DIR-/var/cache/cgfence/ccache} ]] && command -v ccache >/dev/null || return 0
   export CCACHE_DIR=${CGFENCE_CCACHE_DIR:-/var/cache/cgfence/ccache} CCACHE_BASEDIR=$root CCACHE_NOHASHDIR=1
-  launcher=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
-fi
+  export CMAKE_C_COMPILER_LAUNCHER=ccache CMAKE_CXX_COMPILER_LAUNCHER=ccache
+}
 
 # The build, warnings as errors, on every core.
 build_main() {
   local begun=$SECONDS
   echo "== build ($build)"
-  if ! { cmake -S "$root" -B "$build" -DCGFENCE_WERROR=ON "${launcher[@]}" >"$logs/configure.log" 2>&1 &&
+  if ! { cmake -S "$root" -B "$build" -DCGFENCE_WERROR=ON >"$logs/configure.log" 2>&1 &&
     cmake --build "$build" -j"$(nproc)" >"$logs/build.log" 2>&1; }; then
     tail -n 40 "$logs/configure.log" "$logs/build.log"
     echo "FAIL build"
@@ -155,12 +158,12 @@ build_step() { # build_step NAME COMMAND...: runs it, logs it, records its statu
   echo $? >"$logs/$name-build.status"
 }
 asan_build() {
-  cmake -S "$root" -B "$asan_build" -DCGFENCE_SANITIZE=ON -DCGFENCE_WERROR=ON "${launcher[@]}" &&
+  cmake -S "$root" -B "$asan_build" -DCGFENCE_SANITIZE=ON -DCGFENCE_WERROR=ON &&
     cmake --build "$asan_build" -j1 --target cgfence-unit-tests cgfence-oci-tests cgfence-host-tests
 }
 fuzz_build() {
   cmake -S "$root" -B "$fuzz_build" -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
-    -DCGFENCE_FUZZ=ON -DCGFENCE_BUILD_TESTS=OFF -DCGFENCE_WERROR=ON "${launcher[@]}" &&
+    -DCGFENCE_FUZZ=ON -DCGFENCE_BUILD_TESTS=OFF -DCGFENCE_WERROR=ON &&
     cmake --build "$fuzz_build" -j1 --target cgfence-fuzzers
 }
 start_background_builds() {
@@ -180,18 +183,21 @@ built() { # built NAME: whether the background build NAME succeeded (says why no
   return 1
 }
 
-# The host suites, in order; the images the runtime suites run made first.
+# The container images the runtime suites run (cached: made once per machine).
+make_images() {
+  wanted runtime vm-runtime || return 0
+  "$root/tests/vm/fetch-images.sh" >"$logs/fetch-images.log" 2>&1 && return 0
+  tail -n 20 "$logs/fetch-images.log"
+  echo "FAIL images: making the container images failed (see $logs/fetch-images.log)"
+  failed=$((failed + 1))
+}
+
+# The host suites, in order.
 run_host_suites() {
   wanted lint && run_suite lint "$root/tests/lint.sh" "$build"
   wanted unit && run_suite unit "$build/bin/cgfence-unit-tests"
   wanted oci && run_suite oci "$build/bin/cgfence-oci-tests"
   wanted host && run_suite host "$build/bin/cgfence-host-tests"
-  if wanted runtime vm-runtime &&
-    ! "$root/tests/vm/fetch-images.sh" >"$logs/fetch-images.log" 2>&1; then
-    tail -n 20 "$logs/fetch-images.log"
-    echo "FAIL images: making the container images failed (see $logs/fetch-images.log)"
-    failed=$((failed + 1))
-  fi
   wanted runtime && run_suite runtime "$build/bin/cgfence-runtime-tests"
   wanted deb && run_suite deb "$root/tests/packaging/deb-tests.sh" "$build"
   wanted k8s && run_suite k8s "$root/tests/packaging/k8s-tests.sh" "$build"
@@ -200,8 +206,8 @@ run_host_suites() {
 
 # The VM suites: real enforcement on each kernel asked for, one boot per
 # kernel, two guests at a time (each is one vCPU of TCG; the host has two
-# cores), the newest kernel, the slowest boot, first. Each guest's lines are
-# shown, and counted, once it ends.
+# cores), the newest kernel, the slowest boot, first. The guests' lines are
+# shown, and counted, once all have ended.
 run_vm() { # run_vm KERNEL GUEST_SUITES: one boot, its output, status and seconds in $logs
   local kernel=$1 begun=$SECONDS
   CGFENCE_VM_NO_BUILD=1 CGFENCE_BUILD_DIR=$build \
@@ -291,12 +297,15 @@ run_background_suites() {
 }
 
 install_dependencies
+use_ccache
 build_main
+make_images
+# The guests first: they are most of the run (each a core of TCG for ten
+# minutes or more); the host suites, and then the sanitizer and fuzz suites
+# (whose builds go on in the background), run beside them.
+start_vm_suites
 start_background_builds
 run_host_suites
-start_vm_suites
-# The sanitizer and fuzz suites run beside the guests: the ASan host suite
-# spends much of its time waiting on the processes it traces.
 run_background_suites
 report_vm_suites
 summary

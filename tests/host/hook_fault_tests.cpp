@@ -8,7 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <regex>
+#include <optional>
 #include <sys/wait.h>
 #include <tuple>
 #include <vector>
@@ -20,6 +20,22 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 namespace {
+
+// "BPF_MAP_UPDATE_ELEM map_fd=7" from strace's line of a bpf() call: the
+// command and its first argument (a map's fd, a pinned path).
+std::optional<std::string> bpf_call(const std::string &line)
+{
+    const size_t call = line.find("bpf(");
+    if (call == std::string::npos)
+        return std::nullopt;
+    const size_t command = call + 4;
+    const size_t brace = line.find(", {", command);
+    if (brace == std::string::npos)
+        return std::nullopt;
+    const size_t argument = brace + 3;
+    const size_t end = line.find_first_of(",}", argument);
+    return line.substr(command, brace - command) + " " + line.substr(argument, end - argument);
+}
 
 // Runs the set-up hook under strace; `inject` is strace's -e inject= value,
 // or empty to only count. Returns the exit status and the bpf() calls made,
@@ -37,13 +53,11 @@ std::pair<int, std::vector<std::string>> traced_setup(const Scene &s, const std:
     command += " " + hook_path() + " --config " + s.bed.config + " --pin-dir " + s.bed.pins +
                " < " + input.string() + " 2>/dev/null";
     const int raw = std::system(command.c_str());
-    static const std::regex call(R"(bpf\((\w+), \{(map_fd=\d+|pathname="[^"]*"|\w+=\w+))");
     std::vector<std::string> calls;
     std::ifstream lines(trace);
-    std::smatch match;
     for (std::string line; std::getline(lines, line);)
-        if (std::regex_search(line, match, call))
-            calls.push_back(match[1].str() + " " + match[2].str());
+        if (auto call = bpf_call(line))
+            calls.push_back(*call);
     return {WIFEXITED(raw) ? WEXITSTATUS(raw) : 128 + WTERMSIG(raw), calls};
 }
 

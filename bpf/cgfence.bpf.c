@@ -1333,14 +1333,12 @@ int BPF_PROG(cgfence_ptrace_traceme, struct task_struct *parent, int ret)
 
     if (!tracer)
         return ret; /* an unconfined tracer: the host may debug a container */
-    struct cgfence_task_mark *self = current_mark();
-
-    if (self && self->container == tracer->container && !(self->flags & CGFENCE_MARK_PENDING))
-        return 0;
     struct cgfence_task_mark as_tracer = *tracer;
     struct container c;
 
     load_container(&c, &as_tracer);
+    if (reachable_in(current_mark(), &c))
+        return 0;
     return refuse_builtin(&c, CGFENCE_ACCESS_READ | CGFENCE_ACCESS_WRITE, CGFENCE_HOOK_TRACEME,
                           parent->comm, 0, parent->pid);
 }

@@ -1,6 +1,7 @@
 #include "loader.hpp"
 
 #include <algorithm>
+#include <array>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <cstdio>
@@ -10,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <set>
+#include <string_view>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -137,8 +139,10 @@ Status swap_pin_dir(const PinLayout &pins, const fs::path &live)
     return remove_pin_tree(retired);
 }
 
-// The programs that keep marks (task_alloc, task_free, bprm_committing_creds).
-constexpr const char *kMarkProgramPrefix = "cgfence_task_";
+// The programs that keep marks: hand them on to new tasks, free them, end an
+// exec's window.
+constexpr std::array<std::string_view, 3> kMarkPrograms = {
+    "cgfence_task_alloc", "cgfence_task_free", "cgfence_bprm_committing_creds"};
 constexpr const char *kMarkRunningProgram = "cgfence_mark_running";
 
 // Attaches every loaded LSM program, pins it and its link beside the live ones,
@@ -154,8 +158,8 @@ Result<std::vector<std::string>> attach_and_pin(bpf_object *object, const PinLay
         if (::mkdir(dir.c_str(), 0700) != 0)
             return system_error("create pin directory", dir);
     }
-    // The programs that hand marks on go first: a task armed by the others
-    // is never without them.
+    // The programs that keep marks go first: a task armed by the others is
+    // never without them (nor left in its exec's window).
     std::vector<bpf_program *> order;
     bpf_program *each = nullptr;
     bpf_object__for_each_program(each, object)
@@ -164,7 +168,7 @@ Result<std::vector<std::string>> attach_and_pin(bpf_object *object, const PinLay
             order.push_back(each);
     }
     std::stable_partition(order.begin(), order.end(), [](bpf_program *p) {
-        return std::string(bpf_program__name(p)).starts_with(kMarkProgramPrefix);
+        return std::ranges::find(kMarkPrograms, bpf_program__name(p)) != kMarkPrograms.end();
     });
     std::vector<std::string> attached;
     for (bpf_program *program : order) {

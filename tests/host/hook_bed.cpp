@@ -1,7 +1,6 @@
 #include "hook_bed.hpp"
 
 #include <algorithm>
-#include <csignal>
 #include <cstdio>
 #include <doctest/doctest.h>
 #include <fstream>
@@ -121,31 +120,17 @@ std::string HookBed::snapshot() const
     return out;
 }
 
-FakeContainer::FakeContainer(const std::string &name) : cgroup(std::make_unique<TestCgroup>(name))
+FakeContainer::FakeContainer(const std::string &name)
+    : cgroup(std::make_unique<TestCgroup>(name)),
+      process(std::make_unique<ParkedProcess>(*cgroup)), pid(process->pid())
 {
-    pid = ::fork();
-    if (pid == 0) {
-        std::ofstream(cgroup->path() + "/cgroup.procs") << "0";
-        ::pause();
-        ::_exit(0);
-    }
-    ::usleep(50000);
 }
 
 void FakeContainer::kill_without_poststop()
 {
-    ::kill(pid, SIGKILL);
-    ::waitpid(pid, nullptr, 0);
+    process.reset();
     pid = -1;
     cgroup.reset(); // removes the cgroup: what a runtime does when the container dies
-}
-
-FakeContainer::~FakeContainer()
-{
-    if (pid > 0) {
-        ::kill(pid, SIGKILL);
-        ::waitpid(pid, nullptr, 0);
-    }
 }
 
 Scene::Scene()

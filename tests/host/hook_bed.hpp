@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "built.hpp"
+#include "parked_process.hpp"
 #include "sandbox.hpp"
 
 namespace cgfence::test {
@@ -51,9 +52,9 @@ struct HookBed {
 // A process in a cgroup of its own, as a container's init would be.
 struct FakeContainer {
     std::unique_ptr<TestCgroup> cgroup;
+    std::unique_ptr<ParkedProcess> process; // in `cgroup` once constructed
     pid_t pid = -1;
     explicit FakeContainer(const std::string &name);
-    ~FakeContainer();
     FakeContainer(const FakeContainer &) = delete;
     FakeContainer &operator=(const FakeContainer &) = delete;
     void kill_without_poststop();

@@ -121,8 +121,8 @@ std::string HookBed::snapshot() const
 }
 
 FakeContainer::FakeContainer(const std::string &name)
-    : cgroup(std::make_unique<TestCgroup>(name)),
-      process(std::make_unique<ParkedProcess>(*cgroup)), pid(process->pid())
+    : cgroup(std::make_unique<TestCgroup>(name)), process(std::make_unique<ParkedProcess>(*cgroup)),
+      pid(process->pid())
 {
 }
 

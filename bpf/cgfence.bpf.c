@@ -30,11 +30,20 @@
 #define PROT_EXEC 0x4
 #define FMODE_READ 0x1
 #define FMODE_WRITE 0x2
-/* In f_flags, not f_mode: stable uapi-side value since 2.6. */
+/* In f_flags, not f_mode: stable uapi-side values since 2.6. */
 #define __FMODE_EXEC 0x20
+#define O_ACCMODE 3
+/* The attribute ioctls (uapi linux/fs.h): _IOW('f', 2, long), _IOW('f', 2, int), _IOW('X', 32,
+ * struct fsxattr). */
+#define FS_IOC_SETFLAGS 0x40086602
+#define FS_IOC32_SETFLAGS 0x40046602
+#define FS_IOC_FSSETXATTR 0x401c5820
 #define OVERLAYFS_SUPER_MAGIC 0x794c7630
 #define CGROUP2_SUPER_MAGIC 0x63677270
 #define PROC_SUPER_MAGIC 0x9fa0
+#define SYSFS_MAGIC 0x62656572
+#define BINFMTFS_MAGIC 0x42494e4d
+#define CGROUP_SUPER_MAGIC 0x27e0eb
 /* d_flags bit, 0x20 from 2.6 to 7.x (an enum bit since 6.14, same value). */
 #define DCACHE_DISCONNECTED 0x20
 
@@ -139,8 +148,12 @@ struct {
 /*
  * A registered container without settings is a writer bug (settings and rules
  * are published together in one map): fail closed, deny everything.
+ *
+ * Both settings below are const: in .rodata, which libbpf freezes at load, so
+ * that no bpf() call can change them (in .data or .bss, a task with CAP_BPF
+ * could rewrite them through the map by id).
  */
-struct cgfence_settings fail_closed_settings = {
+const struct cgfence_settings fail_closed_settings = {
     .mode = CGFENCE_MODE_ENFORCE,
     .default_access = 0,
     .deep_access = 0,
@@ -152,7 +165,7 @@ struct cgfence_settings fail_closed_settings = {
  * keeps its mark, so it is still confined: to nothing. Fail closed, deny
  * everything, with a few records a second (counted under key 0).
  */
-struct cgfence_settings orphan_settings = {
+const struct cgfence_settings orphan_settings = {
     .mode = CGFENCE_MODE_ENFORCE,
     .default_access = 0,
     .deep_access = 0,
@@ -165,7 +178,7 @@ struct container {
     __u64 cgroup_id; /* the container: its registered cgroup id */
     __u64 account;   /* key of its counters and rate limiter: cgroup_id, 0 for an orphan */
     void *rules;     /* its inner map; NULL for an orphan */
-    struct cgfence_settings *settings;
+    const struct cgfence_settings *settings;
     __u8 origin; /* CGFENCE_ORIGIN_* of the task */
 };
 
@@ -349,6 +362,7 @@ static __always_inline struct walk_result walk(struct container *c, struct dentr
     };
     struct dentry *object = dentry;
     __u8 flags = 0;
+    bool met_rule = false; /* a rule on the way, a non-recursive one that did not apply too */
 
     if (!c->rules) {
         /* An orphan (see orphan_settings): no rule, nothing granted. */
@@ -362,6 +376,7 @@ static __always_inline struct walk_result walk(struct container *c, struct dentr
         struct cgfence_rule *rule = key.ino ? bpf_map_lookup_elem(c->rules, &key) : NULL;
 
         if (rule) {
+            met_rule = true;
             flags = rule->flags;
             if (!(flags & CGFENCE_RULE_NONRECURSIVE) || depth + first_depth == 0) {
                 w.access = rule->access;
@@ -381,7 +396,16 @@ static __always_inline struct walk_result walk(struct container *c, struct dentr
              * dentry marked disconnected (open_by_handle_at) has unknown rules
              * above it.
              */
-            if (dentry == sb->s_root || !(dentry->d_flags & DCACHE_DISCONNECTED))
+            if (dentry != sb->s_root && (dentry->d_flags & DCACHE_DISCONNECTED))
+                break;
+            /*
+             * An overlay no rule names is one the container mounted itself
+             * (every mount root the hook saw carries a rule): its files are
+             * views of other files, whose rules this walk cannot see, and
+             * before 6.6 overlayfs opens and maps the real file under the
+             * overlay's path. Unfinished: deep_access, never the default.
+             */
+            if (met_rule || sb->s_magic != OVERLAYFS_SUPER_MAGIC)
                 w.end = WALK_FS_ROOT;
             break;
         }
@@ -389,7 +413,7 @@ static __always_inline struct walk_result walk(struct container *c, struct dentr
     }
     /* Falling out of the loop: deeper than CGFENCE_MAX_WALK_DEPTH, unfinished. */
 
-    struct cgfence_settings *s = c->settings;
+    const struct cgfence_settings *s = c->settings;
 
     switch (w.end) {
     case WALK_RULE:
@@ -681,6 +705,41 @@ static __always_inline bool leaves_container(struct container *c, struct dentry 
 }
 
 /*
+ * The kernel's helpers. Some files name a program the kernel runs as the
+ * host's root, outside every cgroup and namespace: a core dump's pipe
+ * (/proc/sys/kernel/core_pattern), module loading (kernel.modprobe), an
+ * orderly poweroff (kernel.poweroff_cmd), hotplug events
+ * (kernel.hotplug, /sys/kernel/uevent_helper), a cgroup v1 hierarchy's
+ * release_agent, and binfmt_misc's interpreters (every file of it). A task
+ * with CAP_SYS_ADMIN mounts a fresh procfs, sysfs, cgroup v1 or binfmt_misc
+ * and writes them: its program then runs unconfined. So a confined task never
+ * opens them for writing, whatever its profile says (built in, every mode).
+ */
+static __always_inline bool names_kernel_helper(struct dentry *dentry)
+{
+    unsigned long magic = dentry->d_sb->s_magic;
+
+    if (magic == BINFMTFS_MAGIC)
+        return true;
+    if (magic != PROC_SUPER_MAGIC && magic != SYSFS_MAGIC && magic != CGROUP_SUPER_MAGIC)
+        return false;
+    char name[16] = {};
+    char parent[16] = {};
+
+    if (bpf_probe_read_kernel_str(name, sizeof(name), dentry->d_name.name) < 0 ||
+        bpf_probe_read_kernel_str(parent, sizeof(parent), dentry->d_parent->d_name.name) < 0)
+        return true; /* an unreadable name on these filesystems: fail closed */
+    if (magic == CGROUP_SUPER_MAGIC)
+        return same_name(name, "release_agent");
+    if (!same_name(parent, "kernel"))
+        return false;
+    if (magic == SYSFS_MAGIC)
+        return same_name(name, "uevent_helper");
+    return same_name(name, "core_pattern") || same_name(name, "modprobe") ||
+           same_name(name, "poweroff_cmd") || same_name(name, "hotplug");
+}
+
+/*
  * Another task's insides through procfs. /proc/PID/mem, environ, auxv and the
  * maps files read a task's memory or layout; the kernel asks the ptrace hook
  * (below) for them, except 7.x, which no longer does for all but mem. And a
@@ -788,6 +847,12 @@ int BPF_PROG(cgfence_file_open, struct file *file, int ret)
 
     if (flags & __FMODE_EXEC) {
         wanted = CGFENCE_ACCESS_EXEC; /* execve and its interpreter: x, not r */
+    } else if ((flags & O_ACCMODE) == O_ACCMODE) {
+        /*
+         * Access mode 3: a file for ioctls only, with neither mode bit, for
+         * which the kernel asks read and write permission: rw.
+         */
+        wanted = CGFENCE_ACCESS_READ | CGFENCE_ACCESS_WRITE;
     } else {
         if (mode & FMODE_READ)
             wanted |= CGFENCE_ACCESS_READ;
@@ -798,7 +863,8 @@ int BPF_PROG(cgfence_file_open, struct file *file, int ret)
         return 0; /* an open for neither read nor write grants nothing */
     struct dentry *dentry = file->f_path.dentry;
 
-    if ((wanted & CGFENCE_ACCESS_WRITE) && leaves_container(&c, dentry))
+    if ((wanted & CGFENCE_ACCESS_WRITE) &&
+        (leaves_container(&c, dentry) || names_kernel_helper(dentry)))
         return refuse_builtin(&c, wanted, CGFENCE_HOOK_FILE_OPEN, dentry->d_name.name,
                               dentry->d_sb->s_dev, file->f_inode->i_ino);
     if (reaches_foreign_task(&c, file, wanted))
@@ -912,6 +978,39 @@ int BPF_PROG(cgfence_file_mprotect, struct vm_area_struct *vma, unsigned long re
 }
 
 /*
+ * The attribute ioctls change a file's flags (immutable, append-only, ...)
+ * and project attributes through any descriptor of it, a read-only one too:
+ * they need w, as a chmod does. The command is compared first: ioctls are
+ * many, these are rare. (A deduplication's destination needs no rule here:
+ * its descriptor was opened with r, and sharing extents of equal content
+ * changes no byte.)
+ */
+static __always_inline int judge_ioctl(struct file *file, unsigned int cmd, int ret)
+{
+    struct container c;
+
+    if (ret || (cmd != FS_IOC_SETFLAGS && cmd != FS_IOC32_SETFLAGS && cmd != FS_IOC_FSSETXATTR))
+        return ret;
+    if (!confined(&c))
+        return ret;
+    return judge_file(&c, file, CGFENCE_ACCESS_WRITE, CGFENCE_HOOK_FILE_IOCTL);
+}
+
+SEC("lsm/file_ioctl")
+int BPF_PROG(cgfence_file_ioctl, struct file *file, unsigned int cmd, unsigned long arg, int ret)
+{
+    return judge_ioctl(file, cmd, ret);
+}
+
+/* 6.8 and later: a 32-bit task's ioctls have a hook of their own. */
+SEC("lsm/file_ioctl_compat")
+int BPF_PROG(cgfence_file_ioctl_compat, struct file *file, unsigned int cmd, unsigned long arg,
+             int ret)
+{
+    return judge_ioctl(file, cmd, ret);
+}
+
+/*
  * Self-protection. A confined task, in every mode and whatever its
  * capabilities, gets no fd to cgfence's maps or programs (by id, by pin, or any
  * other way the kernel hands one out), cannot open a BPF link by id, detach or
@@ -921,6 +1020,13 @@ int BPF_PROG(cgfence_file_mprotect, struct vm_area_struct *vma, unsigned long re
 
 /* The per-container policy maps are named so by their writer (bpf/policy.cpp). */
 #define POLICY_MAP_NAME "cgfence_policy"
+/*
+ * libbpf names an object's global data maps by the object's name, cut to fit
+ * the section's: "cgfence_.rodata", "cgfence_.data", "cgfence_.bss". (The
+ * string literals' map keeps only the name's first letter: "c.rodata.str1.1";
+ * frozen like .rodata, it holds nothing but the program's strings.)
+ */
+#define GLOBAL_DATA_PREFIX "cgfence_."
 #define PROGRAM_PREFIX "cgfence_"
 
 static __always_inline bool cgfence_map(struct bpf_map *map)
@@ -933,7 +1039,8 @@ static __always_inline bool cgfence_map(struct bpf_map *map)
         m == (void *)&learned || m == (void *)&marks)
         return true;
     bpf_core_read(name, sizeof(name), &map->name);
-    return has_prefix(name, POLICY_MAP_NAME, sizeof(POLICY_MAP_NAME));
+    return has_prefix(name, POLICY_MAP_NAME, sizeof(POLICY_MAP_NAME)) ||
+           has_prefix(name, GLOBAL_DATA_PREFIX, sizeof(GLOBAL_DATA_PREFIX) - 1);
 }
 
 SEC("lsm/bpf_map")
@@ -971,7 +1078,15 @@ int BPF_PROG(cgfence_bpf_prog, struct bpf_prog *prog, int ret)
  * Opening a link by id, detaching and replacing a link are refused for every
  * link: only the command is known here, and a confined container with the
  * host's bpffs mounted could otherwise open cgfence's pinned links and detach
- * them. Creating and using its own maps and programs stays possible.
+ * them.
+ *
+ * And a confined task loads no BPF program. A loader with CAP_PERFMON (which
+ * CAP_SYS_ADMIN passes for) gets bpf_probe_read_kernel in a program of any
+ * type, and tracing, iterator and LSM programs run in other tasks' context:
+ * kernel memory, and the page cache of every file, would be open to it,
+ * whatever a rule says. Without those capabilities no program loads anyway
+ * (Debian keeps unprivileged BPF off). Creating and using its own maps stays
+ * possible.
  */
 static __always_inline int judge_bpf_command(int cmd, int ret)
 {
@@ -979,7 +1094,8 @@ static __always_inline int judge_bpf_command(int cmd, int ret)
 
     if (ret || !confined(&c))
         return ret;
-    if (cmd != BPF_LINK_GET_FD_BY_ID && cmd != BPF_LINK_DETACH && cmd != BPF_LINK_UPDATE)
+    if (cmd != BPF_LINK_GET_FD_BY_ID && cmd != BPF_LINK_DETACH && cmd != BPF_LINK_UPDATE &&
+        cmd != BPF_PROG_LOAD)
         return ret;
     return refuse_builtin(&c, CGFENCE_ACCESS_WRITE, CGFENCE_HOOK_BPF, "bpf", 0, (__u64)cmd);
 }
@@ -1213,6 +1329,13 @@ int BPF_PROG(cgfence_inode_removexattr_d1, void *idmap, struct dentry *dentry, c
              int ret)
 {
     return judge_change(dentry, ret, CGFENCE_HOOK_INODE_REMOVEXATTR);
+}
+
+/* 6.17 and later: file_setattr(2) and the attribute ioctls, by path or descriptor. */
+SEC("lsm/inode_file_setattr")
+int BPF_PROG(cgfence_inode_file_setattr, struct dentry *dentry, void *fa, int ret)
+{
+    return judge_change(dentry, ret, CGFENCE_HOOK_INODE_FILE_SETATTR);
 }
 
 /* 6.2 and later: POSIX ACLs no longer pass through the xattr hooks. */

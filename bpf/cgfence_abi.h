@@ -250,13 +250,15 @@ enum cgfence_hook_id {
     CGFENCE_HOOK_INODE_REMOVEXATTR = 15,
     CGFENCE_HOOK_INODE_SET_ACL = 16,
     CGFENCE_HOOK_INODE_REMOVE_ACL = 17,
-    CGFENCE_HOOK_BPF = 18,          /* a bpf() command that reaches others' objects */
-    CGFENCE_HOOK_BPF_MAP = 19,      /* an fd to one of cgfence's maps */
-    CGFENCE_HOOK_BPF_PROG = 20,     /* an fd to one of cgfence's programs */
-    CGFENCE_HOOK_PTRACE = 21,       /* ptrace, /proc/PID/mem, process_vm_*, pidfd_getfd ... */
-    CGFENCE_HOOK_TRACEME = 22,      /* PTRACE_TRACEME towards a confined parent */
-    CGFENCE_HOOK_FILE_RECEIVE = 23, /* an fd passed to a task in the exec window */
-    CGFENCE_HOOK_TASK_ALLOC = 24,   /* a fork whose child's mark could not be kept */
+    CGFENCE_HOOK_BPF = 18,                /* a bpf() command that reaches others' objects */
+    CGFENCE_HOOK_BPF_MAP = 19,            /* an fd to one of cgfence's maps */
+    CGFENCE_HOOK_BPF_PROG = 20,           /* an fd to one of cgfence's programs */
+    CGFENCE_HOOK_PTRACE = 21,             /* ptrace, /proc/PID/mem, process_vm_*, pidfd_getfd ... */
+    CGFENCE_HOOK_TRACEME = 22,            /* PTRACE_TRACEME towards a confined parent */
+    CGFENCE_HOOK_FILE_RECEIVE = 23,       /* an fd passed to a task in the exec window */
+    CGFENCE_HOOK_TASK_ALLOC = 24,         /* a fork whose child's mark could not be kept */
+    CGFENCE_HOOK_FILE_IOCTL = 25,         /* an ioctl that changes a file's attributes */
+    CGFENCE_HOOK_INODE_FILE_SETATTR = 26, /* file_setattr(2), 6.17 and later */
 };
 
 enum cgfence_verdict {

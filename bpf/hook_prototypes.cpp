@@ -37,6 +37,10 @@ constexpr Variant kVariants[] = {
     {"cgfence_inode_setxattr_d1", "inode_setxattr", 6, false},
     {"cgfence_inode_removexattr_d0", "inode_removexattr", 2, false},
     {"cgfence_inode_removexattr_d1", "inode_removexattr", 3, false},
+    // The attribute ioctls; 32-bit tasks' own hook from 6.8; file_setattr(2) from 6.17.
+    {"cgfence_file_ioctl", "file_ioctl", 3, false},
+    {"cgfence_file_ioctl_compat", "file_ioctl_compat", 3, true},
+    {"cgfence_inode_file_setattr", "inode_file_setattr", 2, true},
     // 6.2 and later: POSIX ACLs have hooks of their own.
     {"cgfence_inode_set_acl_d1", "inode_set_acl", 4, true},
     {"cgfence_inode_remove_acl_d1", "inode_remove_acl", 3, true},

@@ -77,6 +77,10 @@ const char *hook_name(uint8_t hook)
         return "file_receive";
     case CGFENCE_HOOK_TASK_ALLOC:
         return "task_alloc";
+    case CGFENCE_HOOK_FILE_IOCTL:
+        return "file_ioctl";
+    case CGFENCE_HOOK_INODE_FILE_SETATTR:
+        return "inode_file_setattr";
     default:
         return "?";
     }

@@ -6,11 +6,15 @@
 
 #include <bpf/bpf.h>
 #include <fcntl.h>
+#include <set>
+#include <string>
+#include <vector>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "fixture.hpp"
 #include "loader.hpp"
+#include "program_maps.hpp"
 #include "unique_fd.hpp"
 
 using namespace cgfence;
@@ -82,6 +86,42 @@ TEST_CASE("self-protection: no fd to cgfence's maps, by id or by pin, in any mod
         const uint32_t own_policy = policy_map_id(c.id());
         CHECK(c.run([&] { return fd_errno(bpf_map_get_fd_by_id(own_policy)); }) == EPERM);
     }
+}
+
+TEST_CASE("self-protection: no fd to the global data maps of cgfence's programs; what stays "
+          "readable is frozen")
+{
+    Container c("guard-data", allow_all());
+    std::set<std::string> refused;
+    for (const uint32_t id : maps_of_pinned_programs(pins().progs())) {
+        UniqueFd map(bpf_map_get_fd_by_id(id));
+        REQUIRE(map);
+        bpf_map_info info{};
+        uint32_t size = sizeof(info);
+        REQUIRE(bpf_obj_get_info_by_fd(map.get(), &info, &size) == 0);
+        const std::string name = info.name;
+        CAPTURE(name);
+        const int opened = c.run([&] { return fd_errno(bpf_map_get_fd_by_id(id)); });
+        if (opened == EPERM) {
+            refused.insert(name);
+            continue;
+        }
+        // Only the string literals' map may be opened: read-only for programs,
+        // and frozen, so that no bpf() call changes it either.
+        CHECK(opened == 0);
+        CHECK(name.find(".rodata.str") != std::string::npos);
+        CHECK((info.map_flags & BPF_F_RDONLY_PROG) != 0);
+        const uint32_t zero = 0;
+        std::vector<char> value(info.value_size);
+        CHECK(bpf_map_update_elem(map.get(), &zero, value.data(), 0) != 0);
+        CHECK(errno == EPERM);
+    }
+    CHECK(refused.contains("cgfence_.rodata"));
+    CHECK(refused.contains("policies"));
+    for (const std::string &name : refused) // none writable: .data and .bss hold nothing
+        CHECK_MESSAGE(
+            (name.find(".data") == std::string::npos && name.find(".bss") == std::string::npos),
+            name);
 }
 
 TEST_CASE("self-protection: no fd to cgfence's programs; no link opened, detached or replaced")

@@ -25,6 +25,7 @@
 #include <fstream>
 #include <map>
 #include <memory>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 #include <sys/mount.h>
@@ -37,6 +38,7 @@
 #include "checks.hpp"
 #include "parked_process.hpp"
 #include "placement.hpp"
+#include "program_maps.hpp"
 #include "skip.hpp"
 
 using namespace cgfence;
@@ -660,13 +662,18 @@ TEST_CASE("bypass: open_by_handle_at of an evicted file: a disconnected dentry (
 //     mounted inside shows the hierarchy's root; and the host's pid
 //     namespace, so that host processes are in sight;
 //   - "ns": a cgroup namespace and a pid namespace of its own.
+// Both have an ext4 volume at /data, whose file /data/ro the confined
+// container may read and not change.
 namespace {
 
 json escape_profile()
 {
     return {{"mode", "enforce"},
             {"default", "allow"},
-            {"rules", {{{"path", "/secret"}, {"access", ""}}}}};
+            {"rules",
+             {{{"path", "/secret"}, {"access", ""}},
+              {{"path", "/data/ro"}, {"access", "r"}},
+              {{"path", "/etc/os-release"}, {"access", "r"}}}}};
 }
 
 enum class Layout { host, ns };
@@ -678,12 +685,19 @@ struct EscapeScene {
                         (confined ? "" : "-free"))
     {
         copy_executable(built_program("bypass-probe"), bundle.rootfs() / "bin/bypass-probe");
+        write_file(volume.mount_point / "ro", "read only\n");
+        bundle.bind_mount(volume.mount_point, "/data");
         for (const char *set : {"bounding", "effective", "permitted"}) {
             json &caps = bundle.config["process"]["capabilities"][set];
             caps = added_capabilities(caps);
             caps.push_back("CAP_SYS_PTRACE");
-            caps.push_back("CAP_SYS_CHROOT"); // setns into a mount namespace
+            caps.push_back("CAP_SYS_CHROOT");   // setns into a mount namespace
+            caps.push_back("CAP_DAC_OVERRIDE"); // overlayfs's work directory (mode 0)
         }
+        // Locked memory without bound, as containers that use BPF are given it:
+        // 5.10 charges BPF maps and programs to RLIMIT_MEMLOCK (EPERM past it).
+        bundle.config["process"]["rlimits"] =
+            json::array({{{"type", "RLIMIT_MEMLOCK"}, {"soft", UINT64_MAX}, {"hard", UINT64_MAX}}});
         json &namespaces = bundle.config["linux"]["namespaces"];
         if (layout == Layout::ns) {
             namespaces.push_back({{"type", "cgroup"}});
@@ -703,6 +717,9 @@ struct EscapeScene {
         if (started.status != 0)
             throw std::runtime_error("runc run: " + summary(started));
     }
+    // /data: ext4, whose files take every attribute ioctl on every kernel
+    // (tmpfs takes FS_IOC_SETFLAGS from 6.0 on, FS_IOC_FSSETXATTR never).
+    Ext4Volume volume;
     Bundle bundle;
     OciContainer container;
 };
@@ -776,6 +793,23 @@ std::vector<std::string> cgfence_map_ids(const Fence &fence, uint64_t cgroup)
     if (cgroup != 0 && bpf_map_lookup_elem(maps.policies.get(), &cgroup, &inner) == 0)
         ids.push_back(std::to_string(inner));
     return ids;
+}
+
+// The ids of the global data maps (.rodata and any other "cgfence_.") of
+// the programs of `fence`'s load, as strings for the probe.
+std::vector<std::string> global_data_map_ids(const Fence &fence)
+{
+    std::set<std::string> ids;
+    for (const uint32_t id : maps_of_pinned_programs(fs::path(fence.pin_dir()) / "progs")) {
+        UniqueFd map(bpf_map_get_fd_by_id(id));
+        bpf_map_info info{};
+        uint32_t size = sizeof(info);
+        REQUIRE(bpf_obj_get_info_by_fd(map.get(), &info, &size) == 0);
+        if (std::string(info.name).starts_with("cgfence_."))
+            ids.insert(std::to_string(id));
+    }
+    REQUIRE_FALSE(ids.empty());
+    return {ids.begin(), ids.end()};
 }
 
 std::vector<std::string> with(std::vector<std::string> args, const std::vector<std::string> &more)
@@ -975,6 +1009,85 @@ TEST_CASE(
         CAPTURE(technique);
         check_escape(Layout::ns, {technique, "/secret"});
     }
+}
+
+// The kernel's helpers: files naming a program the kernel runs as the host's
+// root, outside every cgroup. Written from a fresh mount of their
+// filesystem, whatever the profile (the escape profile allows everything but
+// /secret); the probe writes back what they held. Without a cgroup namespace:
+// in one, no new cgroup v1 hierarchy may be mounted. (/sys/kernel/uevent_helper
+// and kernel.hotplug, refused too, exist only with CONFIG_UEVENT_HELPER, which
+// Debian's kernels leave out.)
+TEST_CASE("bypass, kernel helpers: core_pattern, modprobe, poweroff_cmd, a cgroup v1 "
+          "release_agent, binfmt_misc written from a fresh mount (runc, no cgroup namespace)")
+{
+    for (const char *helper :
+         {"core_pattern", "modprobe", "poweroff_cmd", "release_agent", "binfmt_misc"}) {
+        CAPTURE(helper);
+        check_escape(Layout::host, {"helper-write", helper});
+    }
+}
+
+// overlayfs opens the lower file itself, in the opener's task. From 6.6 on
+// that backing open has the real path, whose rule denies; before, it has the
+// overlay's path and the real inode. An overlay the container mounted has no
+// rule, so its files get deep_access, never the default.
+TEST_CASE("bypass, overlay: a denied file read through an overlay the container mounted (runc)")
+{
+    check_escape(Layout::ns, {"overlay-open", "/", "secret"});
+}
+
+// A readable, non-executable file mapped PROT_EXEC through such an overlay:
+// overlayfs maps the lower file without asking, on every kernel.
+TEST_CASE("bypass, overlay: mmap(PROT_EXEC) of a non-x file through an overlay the container "
+          "mounted (runc)")
+{
+    CHECK(summary(probe_in(EscapeLab::get().scene(Layout::ns, true),
+                           {"mmap-exec", "/etc/os-release"})) ==
+          "exit 13, stdout: denied: mmap PROT_EXEC: Permission denied\n");
+    check_escape(Layout::ns, {"overlay-mmap-exec", "/", "etc/os-release"});
+}
+
+// CAP_SYS_ADMIN passes for CAP_BPF and CAP_PERFMON: a program of the
+// container's own, attached to a tracepoint that runs in every task's
+// context, reads kernel memory (and with it the page cache of every file).
+TEST_CASE("bypass, BPF: a tracing program of the container's own reads kernel memory (runc)")
+{
+    check_escape(Layout::ns, {"bpf-read-kernel"});
+}
+
+// cgfence's global data (its settings for orphans and for a container
+// without settings lived in writable .data and .bss once): no fd by id.
+TEST_CASE("bypass, self-protection: cgfence's global data maps opened by id (runc)")
+{
+    check_escape(Layout::ns, with({"map-ids"}, global_data_map_ids(Lab::get().fence())));
+}
+
+// Changing a file without w (the attribute ioctls act on any descriptor of
+// a file, and access mode 3 opens one with neither mode bit), and
+// file_setattr(2), which needs no descriptor at all.
+TEST_CASE("bypass, attributes: FS_IOC_SETFLAGS and FS_IOC_FSSETXATTR on a file without w, through "
+          "an access mode 3 descriptor and a read-only one (runc, ext4)")
+{
+    for (const char *technique : {"accmode3-setflags", "rdonly-setflags", "rdonly-fssetxattr"}) {
+        CAPTURE(technique);
+        check_escape(Layout::ns, {technique, "/data/ro"});
+    }
+}
+
+// Where the kernel has no file_setattr(2) (before 6.17) the route does not
+// exist: both containers must be told so.
+TEST_CASE("bypass, attributes: file_setattr(2) of a file without w, by path (runc, ext4)")
+{
+    EscapeLab &lab = EscapeLab::get();
+    const Finished free = probe_in(lab.scene(Layout::ns, false), {"file-setattr", "/data/ro"});
+    const Finished confined = probe_in(lab.scene(Layout::ns, true), {"file-setattr", "/data/ro"});
+    if (free.status == kUnavailable) {
+        CHECK(summary(confined) == summary(free));
+        return;
+    }
+    CHECK(unexpected(false, free) == "");
+    CHECK(unexpected(true, confined) == "");
 }
 
 TEST_SUITE_END();

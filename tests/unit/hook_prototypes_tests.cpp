@@ -47,7 +47,8 @@ const std::vector<std::pair<std::string, int>> common_hooks = {{"file_open", 1},
                                                                {"task_free", 1},
                                                                {"ptrace_access_check", 2},
                                                                {"ptrace_traceme", 1},
-                                                               {"file_receive", 1}};
+                                                               {"file_receive", 1},
+                                                               {"file_ioctl", 3}};
 
 } // namespace
 
@@ -69,11 +70,14 @@ TEST_CASE("5.10 prototypes pick the dentry-first variants and no ACL hooks")
     CHECK_FALSE(chosen->contains("cgfence_inode_setattr_d1"));
     CHECK_FALSE(chosen->contains("cgfence_inode_set_acl_d1"));
     CHECK(chosen->contains("cgfence_bprm_committing_creds"));
-    CHECK(chosen->size() == 24);
+    CHECK(chosen->contains("cgfence_file_ioctl"));
+    CHECK_FALSE(chosen->contains("cgfence_file_ioctl_compat"));
+    CHECK_FALSE(chosen->contains("cgfence_inode_file_setattr"));
+    CHECK(chosen->size() == 25);
 }
 
-TEST_CASE("6.14 and later prototypes pick the idmap-first variants, the ACL hooks and bpf with "
-          "four parameters")
+TEST_CASE("6.17 and later prototypes pick the idmap-first variants, the ACL hooks, the 32-bit "
+          "ioctl hook, file_setattr's hook and bpf with four parameters")
 {
     auto hooks = common_hooks;
     hooks.insert(hooks.end(), {{"inode_setattr", 3},
@@ -81,6 +85,8 @@ TEST_CASE("6.14 and later prototypes pick the idmap-first variants, the ACL hook
                                {"inode_removexattr", 3},
                                {"inode_set_acl", 4},
                                {"inode_remove_acl", 3},
+                               {"file_ioctl_compat", 3},
+                               {"inode_file_setattr", 2},
                                {"bpf", 4}});
     auto chosen = programs_for_kernel(kernel_btf(hooks).get(), MarkStore::task_storage);
     REQUIRE(chosen.ok());
@@ -91,7 +97,9 @@ TEST_CASE("6.14 and later prototypes pick the idmap-first variants, the ACL hook
     CHECK(chosen->contains("cgfence_inode_setattr_d1"));
     CHECK(chosen->contains("cgfence_inode_set_acl_d1"));
     CHECK(chosen->contains("cgfence_inode_remove_acl_d1"));
-    CHECK(chosen->size() == 25);
+    CHECK(chosen->contains("cgfence_file_ioctl_compat"));
+    CHECK(chosen->contains("cgfence_inode_file_setattr"));
+    CHECK(chosen->size() == 28);
 }
 
 TEST_CASE("an unknown prototype is refused, naming the hook")

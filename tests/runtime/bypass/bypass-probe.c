@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/bpf.h>
+#include <linux/fs.h>
 #include <linux/io_uring.h>
 #include <linux/sched.h>
 #include <pthread.h>
@@ -27,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/ptrace.h>
@@ -607,6 +609,22 @@ static int reach_for(const char *file, int nids, char **ids)
     return verdict;
 }
 
+/* map-ids ID...: an fd of each map id (cgfence's global data maps). */
+static int t_map_ids(char **argv, int argc)
+{
+    int verdict = UNAVAILABLE;
+    for (int i = 0; i < argc; i++) {
+        const int fd = map_fd_by_id((unsigned)strtoul(argv[i], NULL, 10));
+        char step[64];
+        snprintf(step, sizeof step, "bpf_map_get_fd_by_id(%s)", argv[i]);
+        const int each = judged(step, fd);
+        verdict = verdict == UNAVAILABLE ? each : worst(verdict, each);
+        if (fd >= 0)
+            close(fd);
+    }
+    return verdict;
+}
+
 /* cgroup2 mounted at MOUNTPOINT in a mount namespace of our own. Without a
  * cgroup namespace its root is the hierarchy's root; with one, the
  * container's own cgroup. */
@@ -1043,6 +1061,291 @@ static int t_uring_personality(char **argv)
     return uring_result("io_uring OPENAT under a registered personality", res);
 }
 
+/*
+ * Changing a file's attributes without w. The attribute ioctls act on any
+ * descriptor of a file; access mode 3 (O_ACCMODE) opens one for ioctls only,
+ * with neither read nor write mode. Each sets FS_NODUMP_FL (harmless) and
+ * puts the old flags back.
+ */
+static int set_nodump(int fd, const char *step)
+{
+    int flags = 0;
+    if (ioctl(fd, FS_IOC_GETFLAGS, &flags) != 0)
+        return setup_failed("FS_IOC_GETFLAGS");
+    int changed = flags | FS_NODUMP_FL;
+    const int verdict = judged(step, ioctl(fd, FS_IOC_SETFLAGS, &changed));
+    if (verdict == BYPASSED)
+        (void)ioctl(fd, FS_IOC_SETFLAGS, &flags);
+    return verdict;
+}
+
+/* accmode3-setflags PATH: open(PATH, O_ACCMODE), then FS_IOC_SETFLAGS. */
+static int t_accmode3_setflags(char **argv)
+{
+    const int fd = open(argv[0], O_ACCMODE | O_CLOEXEC);
+    if (fd < 0)
+        return judged("open with access mode 3", fd);
+    return set_nodump(fd, "FS_IOC_SETFLAGS on an access mode 3 descriptor");
+}
+
+/* rdonly-setflags PATH: a read-only descriptor (PATH is readable), then FS_IOC_SETFLAGS. */
+static int t_rdonly_setflags(char **argv)
+{
+    const int fd = open(argv[0], O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return setup_failed("open for reading");
+    return set_nodump(fd, "FS_IOC_SETFLAGS on a read-only descriptor");
+}
+
+/* rdonly-fssetxattr PATH: a read-only descriptor, then FS_IOC_FSSETXATTR. */
+static int t_rdonly_fssetxattr(char **argv)
+{
+    const int fd = open(argv[0], O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return setup_failed("open for reading");
+    struct fsxattr attr;
+    if (ioctl(fd, FS_IOC_FSGETXATTR, &attr) != 0)
+        return setup_failed("FS_IOC_FSGETXATTR");
+    struct fsxattr changed = attr;
+    changed.fsx_xflags |= FS_XFLAG_NODUMP;
+    const int verdict = judged("FS_IOC_FSSETXATTR on a read-only descriptor",
+                               ioctl(fd, FS_IOC_FSSETXATTR, &changed));
+    if (verdict == BYPASSED)
+        (void)ioctl(fd, FS_IOC_FSSETXATTR, &attr);
+    return verdict;
+}
+
+/*
+ * file-setattr PATH: file_setattr(2) (6.17 and later), by path, no open at
+ * all. Where the kernel lacks it: 77, and the test expects that of both.
+ */
+#ifndef __NR_file_setattr
+#define __NR_file_setattr 469
+#define __NR_file_getattr 468
+#endif
+struct file_attr_v0 { /* struct file_attr, FILE_ATTR_SIZE_VER0 */
+    uint64_t fa_xflags;
+    uint32_t fa_extsize;
+    uint32_t fa_nextents;
+    uint32_t fa_projid;
+    uint32_t fa_cowextsize;
+};
+static int t_file_setattr(char **argv)
+{
+    struct file_attr_v0 attr = {0};
+    if (syscall(__NR_file_getattr, AT_FDCWD, argv[0], &attr, sizeof attr, 0) != 0) {
+        if (errno == ENOSYS) {
+            printf("file_getattr: not in this kernel\n");
+            return UNAVAILABLE;
+        }
+        return setup_failed("file_getattr");
+    }
+    struct file_attr_v0 changed = attr;
+    changed.fa_xflags |= FS_XFLAG_NODUMP;
+    const int verdict = judged("file_setattr", (int)syscall(__NR_file_setattr, AT_FDCWD, argv[0],
+                                                            &changed, sizeof changed, 0));
+    if (verdict == BYPASSED)
+        (void)syscall(__NR_file_setattr, AT_FDCWD, argv[0], &attr, sizeof attr, 0);
+    return verdict;
+}
+
+/*
+ * helper-write KIND: a file naming a program the kernel runs as the host's
+ * root (a core dump's pipe, modprobe, poweroff, hotplug, a cgroup v1
+ * release_agent, a binfmt_misc interpreter), in a filesystem mounted fresh
+ * in a mount namespace of our own, opened for writing; what it held is
+ * written back, so that the kernel's settings stay as they were.
+ */
+struct helper {
+    const char *kind, *fstype, *source, *options, *file, *rewrite;
+};
+static const struct helper kHelpers[] = {
+    {"core_pattern", "proc", "proc", NULL, "sys/kernel/core_pattern", NULL},
+    {"modprobe", "proc", "proc", NULL, "sys/kernel/modprobe", NULL},
+    {"poweroff_cmd", "proc", "proc", NULL, "sys/kernel/poweroff_cmd", NULL},
+    {"uevent_helper", "sysfs", "sysfs", NULL, "kernel/uevent_helper", NULL},
+    {"release_agent", "cgroup", "none", "none,name=cgfence-probe", "release_agent", NULL},
+    {"binfmt_misc", "binfmt_misc", "binfmt_misc", NULL, "status", "1"},
+};
+
+static int t_helper_write(char **argv)
+{
+    const struct helper *h = NULL;
+    for (size_t i = 0; i < sizeof kHelpers / sizeof kHelpers[0]; i++)
+        if (strcmp(argv[0], kHelpers[i].kind) == 0)
+            h = &kHelpers[i];
+    if (!h)
+        return setup_failed("an unknown helper");
+    const char *mount_point = "/tmp/helper-fs";
+    if (private_mount_namespace(0) != 0)
+        return setup_failed("a mount namespace of our own");
+    mkdir(mount_point, 0755);
+    if (mount(h->source, mount_point, h->fstype, 0, h->options) != 0)
+        return setup_failed("mount");
+    char path[512], held[4096] = "";
+    snprintf(path, sizeof path, "%s/%s", mount_point, h->file);
+    const int reader = open(path, O_RDONLY | O_CLOEXEC);
+    if (reader < 0)
+        return setup_failed("open for reading");
+    const ssize_t got = read(reader, held, sizeof held - 1);
+    close(reader);
+    if (got < 0)
+        return setup_failed("read");
+    held[got] = 0;
+    const char *text = h->rewrite ? h->rewrite : got > 0 ? held : "\n";
+    const int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+        return judged("open for writing", fd);
+    const ssize_t wrote = write(fd, text, strlen(text));
+    close(fd);
+    return judged("write", wrote < 0 ? -1 : 0);
+}
+
+/* An overlay of our own (CAP_SYS_ADMIN) in a mount namespace of our own,
+ * `lower` as its lower layer, upper and work on a new tmpfs; the path of
+ * `file` (a path below `lower`) through it in `path`. */
+static int own_overlay(const char *lower, const char *file, char *path, size_t size)
+{
+    const char *base = "/tmp/bypass-ovl";
+    static const char *const dirs[] = {"upper", "work", "merged"};
+    char options[4096], dir[256];
+    if (private_mount_namespace(0) != 0)
+        return setup_failed("unshare(CLONE_NEWNS)");
+    mkdir(base, 0755);
+    if (mount("tmpfs", base, "tmpfs", 0, NULL) != 0)
+        return setup_failed("mount tmpfs");
+    for (int i = 0; i < 3; i++) {
+        snprintf(dir, sizeof dir, "%s/%s", base, dirs[i]);
+        if (mkdir(dir, 0755) != 0)
+            return setup_failed("mkdir");
+    }
+    snprintf(options, sizeof options, "lowerdir=%s,upperdir=%s/upper,workdir=%s/work", lower, base,
+             base);
+    snprintf(dir, sizeof dir, "%s/merged", base);
+    if (mount("overlay", dir, "overlay", 0, options) != 0)
+        return setup_failed("mount overlay");
+    snprintf(path, size, "%s/%s", dir, file);
+    return 0;
+}
+
+/* overlay-open LOWER FILE: FILE read through an overlay of our own:
+ * overlayfs opens the lower file itself. */
+static int t_overlay_open(char **argv)
+{
+    char path[4096];
+    const int setup = own_overlay(argv[0], argv[1], path, sizeof path);
+    return setup != 0 ? setup : open_and_read("open through an overlay of our own", path);
+}
+
+/* overlay-mmap-exec LOWER FILE: FILE (readable, not executable) mapped
+ * PROT_EXEC through an overlay of our own: overlayfs maps the lower file. */
+static int t_overlay_mmap_exec(char **argv)
+{
+    char path[4096];
+    const int setup = own_overlay(argv[0], argv[1], path, sizeof path);
+    if (setup != 0)
+        return setup;
+    const int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return judged("open through an overlay of our own", -1);
+    void *map = mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE, fd, 0);
+    return judged("mmap PROT_EXEC through an overlay of our own", map == MAP_FAILED ? -1 : 0);
+}
+
+/* bpf-read-kernel: a BPF program of the container's own (CAP_SYS_ADMIN
+ * passes for CAP_BPF and CAP_PERFMON), attached to the raw tracepoint
+ * sys_enter, which runs in every task's context, the host's included, and
+ * reads kernel memory with bpf_probe_read_kernel: the orig_ax field of the
+ * kernel's pt_regs of the syscall, checked against the syscall number the
+ * tracepoint gives. Kernel memory (the page cache of every file) is then
+ * open to it, whatever cgfence decides about files. */
+static int bpf_call(int cmd, union bpf_attr *attr)
+{
+    return (int)syscall(SYS_bpf, cmd, attr, sizeof *attr);
+}
+
+#define INSN(c, d, s_, o, i)                                                                       \
+    ((struct bpf_insn){.code = (c), .dst_reg = (d), .src_reg = (s_), .off = (o), .imm = (i)})
+
+static int t_bpf_read_kernel(char **argv)
+{
+    (void)argv;
+    union bpf_attr attr;
+    memset(&attr, 0, sizeof attr);
+    attr.map_type = BPF_MAP_TYPE_ARRAY;
+    attr.key_size = 4;
+    attr.value_size = 8;
+    attr.max_entries = 1;
+    const int map = bpf_call(BPF_MAP_CREATE, &attr);
+    if (map < 0)
+        return judged("BPF_MAP_CREATE", -1);
+    const int orig_ax = 15 * 8; /* offsetof(struct pt_regs, orig_ax), x86_64 uapi */
+    const struct bpf_insn prog[] = {
+        INSN(BPF_ALU64 | BPF_MOV | BPF_X, 6, 1, 0, 0),       /* r6 = ctx */
+        INSN(BPF_LDX | BPF_MEM | BPF_DW, 3, 6, 0, 0),        /* r3 = args[0]: pt_regs * */
+        INSN(BPF_ALU64 | BPF_ADD | BPF_K, 3, 0, 0, orig_ax), /* r3 = &regs->orig_ax */
+        INSN(BPF_ALU64 | BPF_MOV | BPF_X, 1, 10, 0, 0),      /* r1 = fp */
+        INSN(BPF_ALU64 | BPF_ADD | BPF_K, 1, 0, 0, -8),      /* r1 = fp - 8 */
+        INSN(BPF_ALU64 | BPF_MOV | BPF_K, 2, 0, 0, 8),       /* r2 = 8 */
+        INSN(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_probe_read_kernel),
+        INSN(BPF_JMP | BPF_JNE | BPF_K, 0, 0, 14, 0),          /* failed: exit */
+        INSN(BPF_LDX | BPF_MEM | BPF_DW, 7, 10, -8, 0),        /* r7 = orig_ax read */
+        INSN(BPF_LDX | BPF_MEM | BPF_DW, 8, 6, 8, 0),          /* r8 = args[1]: syscall nr */
+        INSN(BPF_JMP | BPF_JNE | BPF_X, 7, 8, 11, 0),          /* not it: exit */
+        INSN(BPF_ALU64 | BPF_OR | BPF_K, 7, 0, 0, 0x40000000), /* mark: read and matched */
+        INSN(BPF_STX | BPF_MEM | BPF_DW, 10, 7, -24, 0),       /* value at fp - 24 */
+        INSN(BPF_ST | BPF_MEM | BPF_W, 10, 0, -12, 0),         /* key 0 at fp - 12 */
+        INSN(BPF_LD | BPF_IMM | BPF_DW, 1, BPF_PSEUDO_MAP_FD, 0, map),
+        INSN(0, 0, 0, 0, 0),
+        INSN(BPF_ALU64 | BPF_MOV | BPF_X, 2, 10, 0, 0),
+        INSN(BPF_ALU64 | BPF_ADD | BPF_K, 2, 0, 0, -12),
+        INSN(BPF_ALU64 | BPF_MOV | BPF_X, 3, 10, 0, 0),
+        INSN(BPF_ALU64 | BPF_ADD | BPF_K, 3, 0, 0, -24),
+        INSN(BPF_ALU64 | BPF_MOV | BPF_K, 4, 0, 0, 0),
+        INSN(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_map_update_elem),
+        INSN(BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, 0),
+        INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
+    };
+    static char log[65536];
+    memset(&attr, 0, sizeof attr);
+    attr.prog_type = BPF_PROG_TYPE_RAW_TRACEPOINT;
+    attr.insns = (uint64_t)(uintptr_t)prog;
+    attr.insn_cnt = sizeof prog / sizeof prog[0];
+    attr.license = (uint64_t)(uintptr_t) "GPL";
+    attr.log_buf = (uint64_t)(uintptr_t)log;
+    attr.log_size = sizeof log;
+    attr.log_level = 1;
+    const int fd = bpf_call(BPF_PROG_LOAD, &attr);
+    if (fd < 0) {
+        const int saved = errno;
+        printf("verifier: %.300s\n", log);
+        errno = saved;
+        return judged("BPF_PROG_LOAD of a raw tracepoint program", -1);
+    }
+    memset(&attr, 0, sizeof attr);
+    attr.raw_tracepoint.name = (uint64_t)(uintptr_t) "sys_enter";
+    attr.raw_tracepoint.prog_fd = (uint32_t)fd;
+    const int link = bpf_call(BPF_RAW_TRACEPOINT_OPEN, &attr);
+    if (link < 0)
+        return judged("BPF_RAW_TRACEPOINT_OPEN sys_enter", -1);
+    usleep(100000); /* syscalls happen, ours and everyone's */
+    uint32_t key = 0;
+    uint64_t value = 0;
+    memset(&attr, 0, sizeof attr);
+    attr.map_fd = (uint32_t)map;
+    attr.key = (uint64_t)(uintptr_t)&key;
+    attr.value = (uint64_t)(uintptr_t)&value;
+    if (bpf_call(BPF_MAP_LOOKUP_ELEM, &attr) != 0)
+        return setup_failed("read of the program's map");
+    close(link);
+    if (!(value & 0x40000000)) {
+        errno = ENODATA;
+        return setup_failed("the program read nothing");
+    }
+    printf("kernel memory read: orig_ax %llu\n", (unsigned long long)(value & 0xffff));
+    return bypassed("bpf_probe_read_kernel from a program of the container's own");
+}
+
 struct technique {
     const char *name;
     int args;
@@ -1098,12 +1401,21 @@ static const struct technique kTechniques[] = {
     {"thread-open", 1, t_thread_open},
     {"sqpoll-openat", 1, t_sqpoll_openat},
     {"uring-personality", 1, t_uring_personality},
+    {"accmode3-setflags", 1, t_accmode3_setflags},
+    {"rdonly-setflags", 1, t_rdonly_setflags},
+    {"rdonly-fssetxattr", 1, t_rdonly_fssetxattr},
+    {"file-setattr", 1, t_file_setattr},
+    {"helper-write", 1, t_helper_write},
+    {"overlay-open", 2, t_overlay_open},
+    {"overlay-mmap-exec", 2, t_overlay_mmap_exec},
+    {"bpf-read-kernel", 0, t_bpf_read_kernel},
 };
 
 static const struct technique_with_ids kTechniquesWithIds[] = {
     {"moved", 3, t_moved},
     {"clone3-root", 2, t_clone3_root},
     {"handle-clone3", 3, t_handle_clone3},
+    {"map-ids", 1, t_map_ids},
 };
 
 int main(int argc, char **argv)

@@ -46,6 +46,8 @@
 #define CGROUP_SUPER_MAGIC 0x27e0eb
 /* d_flags bit, 0x20 from 2.6 to 7.x (an enum bit since 6.14, same value). */
 #define DCACHE_DISCONNECTED 0x20
+#define S_IFMT 00170000
+#define S_IFDIR 0040000
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -334,9 +336,10 @@ enum walk_end {
 
 struct walk_result {
     __u8 access;
-    __u8 end;        /* enum walk_end */
-    __u8 own_rule;   /* the rule that decided is on the object itself */
-    __u8 by_default; /* no rule decided: the default (or deep_access) did */
+    __u8 end;              /* enum walk_end */
+    __u8 own_rule;         /* the rule that decided is on the object itself */
+    __u8 by_default;       /* no rule decided: the default (or deep_access) did */
+    __u8 own_nonrecursive; /* own_rule, and that rule is non-recursive */
 };
 
 /*
@@ -384,6 +387,7 @@ static __always_inline struct walk_result walk(struct container *c, struct dentr
                         : (flags & CGFENCE_RULE_OVERLAY_LAYER) ? WALK_OVERLAY_LAYER
                                                                : WALK_RULE;
                 w.own_rule = dentry == object;
+                w.own_nonrecursive = w.own_rule && (flags & CGFENCE_RULE_NONRECURSIVE);
                 break;
             }
         }
@@ -1217,8 +1221,14 @@ int BPF_PROG(cgfence_inode_rmdir, struct inode *dir, struct dentry *dentry, int 
 /*
  * Giving `object` a new name below `new_parent` (link, rename) must not gain
  * it a right: what the new place would grant a child must be a subset of what
- * the object has now, unless a rule on the object itself decides (rules are
- * keyed by inode, so that one moves with it).
+ * the object has now.
+ *
+ * A rule on the object itself moves with it (rules are keyed by inode), but
+ * only while this policy lives: a restart or `apply` resolves the rule's path
+ * anew, and the object, away from that path, then gets what its new place
+ * gives. So an own rule is no licence to move. A directory whose own rule is
+ * non-recursive carries its children, which have what lies above it: they may
+ * not gain either.
  */
 static __always_inline int judge_new_name(struct container *c, struct dentry *object,
                                           struct dentry *new_parent, __u8 hook)
@@ -1228,14 +1238,32 @@ static __always_inline int judge_new_name(struct container *c, struct dentry *ob
     if (err)
         return err;
     struct walk_result now = walk(c, object, 0);
+    __u8 there = granted_by(c, walk(c, new_parent, 1));
+    __u8 gains = there & ~granted_by(c, now);
+    struct inode *inode = object->d_inode;
 
-    if (now.end == WALK_RULE && now.own_rule)
-        return 0;
-    __u8 gains = granted_by(c, walk(c, new_parent, 1)) & ~granted_by(c, now);
+    if (now.own_nonrecursive && inode && (inode->i_mode & S_IFMT) == S_IFDIR)
+        gains |= there & ~granted_by(c, walk(c, object, 1));
     struct walk_result none = {0};
 
     /* Report the right the move would gain as the one wanted. */
     return verdict(c, object, gains, none, hook);
+}
+
+/* Is `dentry` a directory on the way to a restrictive rule's object? */
+static __always_inline bool holds_rule(struct container *c, struct dentry *dentry)
+{
+    struct inode *inode = dentry->d_inode;
+
+    if (!inode || !c->rules)
+        return false;
+    struct cgfence_policy_key key = {
+        .kind = CGFENCE_KEY_RULE_HOLDER,
+        .dev = dentry->d_sb->s_dev,
+        .ino = inode->i_ino,
+    };
+
+    return bpf_map_lookup_elem(c->rules, &key) != NULL;
 }
 
 SEC("lsm/inode_link")
@@ -1266,6 +1294,16 @@ int BPF_PROG(cgfence_inode_rename, struct inode *old_dir, struct dentry *old_den
 
     if (err)
         return err;
+    /*
+     * Renamed, a directory holding a restrictive rule's object would take the
+     * object away from the path the rule names (judged as w on it, so audit
+     * and learn modes report it).
+     */
+    if (holds_rule(&c, old_dentry)) {
+        struct walk_result none = {0};
+
+        return verdict(&c, old_dentry, CGFENCE_ACCESS_WRITE, none, CGFENCE_HOOK_INODE_RENAME);
+    }
     /* Replacing an existing target removes it. (RENAME_EXCHANGE calls us twice.) */
     if (BPF_CORE_READ(new_dentry, d_inode)) {
         err = judge_dentry(&c, new_dentry, CGFENCE_ACCESS_WRITE, CGFENCE_HOOK_INODE_RENAME);

@@ -76,6 +76,13 @@ enum cgfence_key_kind {
     CGFENCE_KEY_SETTINGS = 0, /* dev = 0, ino = 0: the container's settings */
     CGFENCE_KEY_INODE = 1,    /* dev = kernel s_dev, ino = i_ino */
     CGFENCE_KEY_FSTYPE = 2,   /* dev = 0, ino = superblock magic */
+    /*
+     * dev, ino: a directory on the way from a restrictive rule's object up to
+     * its mount's root. A confined task may not rename it: the object would
+     * leave the path the rule names, and a restart or `apply` would resolve
+     * the rule onto whatever was put there. Not a rule; walks never read it.
+     */
+    CGFENCE_KEY_RULE_HOLDER = 3,
 };
 
 struct cgfence_policy_key {
@@ -120,7 +127,13 @@ struct cgfence_rule {
     cgf_u8 flags;  /* CGFENCE_RULE_* */
     cgf_u16 reserved0;
     cgf_u32 reserved1;
-    cgf_u64 reserved2;
+    /*
+     * Which profile path named the object (a hash of the path; 0: none, or
+     * written by a version without it). Not read by the program: `apply`
+     * uses it to keep a rule on the object it named when that object left its
+     * path (renamed, covered by a mount) while the policy was in force.
+     */
+    cgf_u64 path_id;
 };
 
 struct cgfence_settings {

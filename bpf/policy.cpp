@@ -18,10 +18,21 @@ PolicyBuilder::PolicyBuilder(uint8_t mode, uint8_t default_access)
     policy_.settings.events_burst = 200;
 }
 
-PolicyBuilder &PolicyBuilder::inode_rule(uint32_t dev, uint64_t ino, uint8_t access, bool recursive)
+uint64_t rule_path_id(const std::string &path)
+{
+    uint64_t hash = 0xcbf29ce484222325ULL;
+    for (const unsigned char c : path) {
+        hash ^= c;
+        hash *= 0x100000001b3ULL;
+    }
+    return hash != 0 ? hash : 1;
+}
+
+PolicyBuilder &PolicyBuilder::inode_rule(uint32_t dev, uint64_t ino, uint8_t access, bool recursive,
+                                         uint64_t path_id)
 {
     PolicyRule rule{static_cast<uint8_t>(access & CGFENCE_ACCESS_ALL),
-                    static_cast<uint8_t>(recursive ? 0 : CGFENCE_RULE_NONRECURSIVE)};
+                    static_cast<uint8_t>(recursive ? 0 : CGFENCE_RULE_NONRECURSIVE), path_id};
     auto [it, inserted] = policy_.rules.try_emplace(PolicyKey{CGFENCE_KEY_INODE, dev, ino}, rule);
     if (!inserted) {
         it->second.access &= rule.access;
@@ -65,6 +76,12 @@ PolicyBuilder &PolicyBuilder::overlay_layer(uint32_t dev, uint64_t ino)
     return *this;
 }
 
+PolicyBuilder &PolicyBuilder::rule_holder(uint32_t dev, uint64_t ino)
+{
+    policy_.rule_holders.insert(PolicyKey{CGFENCE_KEY_RULE_HOLDER, dev, ino});
+    return *this;
+}
+
 PolicyBuilder &PolicyBuilder::event_rate(uint32_t per_second, uint32_t burst)
 {
     // Bounded so the program's token arithmetic cannot overflow 64 bits.
@@ -98,11 +115,13 @@ Result<UniqueFd> create_inner_map(const ContainerPolicy &policy)
 {
     // One entry per rule plus the settings; sized exactly, so filling it
     // cannot fail for lack of room.
-    const size_t entries = policy.rules.size() + 1;
+    const size_t entries = policy.rules.size() + policy.rule_holders.size() + 1;
     if (entries > CGFENCE_MAX_RULES_PER_CONTAINER)
         return logic_error("build policy", "",
-                           std::to_string(policy.rules.size()) + " rules; at most " +
-                               std::to_string(CGFENCE_MAX_RULES_PER_CONTAINER - 1));
+                           std::to_string(policy.rules.size()) + " rules and " +
+                               std::to_string(policy.rule_holders.size()) +
+                               " directories holding them; at most " +
+                               std::to_string(CGFENCE_MAX_RULES_PER_CONTAINER - 1) + " in all");
     int fd = bpf_map_create(BPF_MAP_TYPE_HASH, "cgfence_policy", sizeof(cgfence_policy_key),
                             sizeof(cgfence_policy_value), static_cast<uint32_t>(entries), nullptr);
     if (fd < 0)
@@ -118,8 +137,15 @@ Result<UniqueFd> create_inner_map(const ContainerPolicy &policy)
         cgfence_policy_value v{};
         v.rule.access = rule.access;
         v.rule.flags = rule.flags;
+        v.rule.path_id = rule.path_id;
         if (bpf_map_update_elem(map.get(), &k, &v, BPF_NOEXIST) != 0)
             return system_error("write policy rule", "");
+    }
+    for (const PolicyKey &key : policy.rule_holders) {
+        cgfence_policy_key k = to_abi(key);
+        cgfence_policy_value v{};
+        if (bpf_map_update_elem(map.get(), &k, &v, BPF_NOEXIST) != 0)
+            return system_error("write policy rule holder", "");
     }
     return map;
 }
@@ -233,9 +259,11 @@ Result<ContainerPolicy> read_policy(const PinnedMaps &maps, uint64_t cgroup_id)
         if (bpf_map_lookup_elem(inner.get(), &next, &value) == 0) {
             if (next.kind == CGFENCE_KEY_SETTINGS)
                 policy.settings = value.settings;
+            else if (next.kind == CGFENCE_KEY_RULE_HOLDER)
+                policy.rule_holders.insert(PolicyKey{next.kind, next.dev, next.ino});
             else
                 policy.rules[PolicyKey{next.kind, next.dev, next.ino}] =
-                    PolicyRule{value.rule.access, value.rule.flags};
+                    PolicyRule{value.rule.access, value.rule.flags, value.rule.path_id};
         }
         key = next;
         previous = &key;

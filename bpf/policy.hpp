@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <tuple>
 #include <vector>
 
@@ -25,12 +26,18 @@ struct PolicyKey {
 
 struct PolicyRule {
     uint8_t access = 0;
-    uint8_t flags = 0; // CGFENCE_RULE_*
+    uint8_t flags = 0;    // CGFENCE_RULE_*
+    uint64_t path_id = 0; // rule_path_id() of the profile path that named it; 0: none
 };
+
+// The id a rule keeps of the profile path that named its object: a 64-bit
+// FNV-1a hash of the path, never 0.
+uint64_t rule_path_id(const std::string &path);
 
 struct ContainerPolicy {
     cgfence_settings settings{};
     std::map<PolicyKey, PolicyRule> rules;
+    std::set<PolicyKey> rule_holders; // CGFENCE_KEY_RULE_HOLDER keys
     // The container's mount namespace (nsfs inode): a task in its cgroup
     // becomes the container's only by an exec there. 0: by an exec anywhere.
     // Written with the container's first policy; a replaced one keeps it.
@@ -46,7 +53,9 @@ class PolicyBuilder {
     // A rule on an object (recursive unless `recursive` is false). Two rules
     // that land on one object (a symlinked path, a hard link) merge into the
     // stricter: the intersection of their rights, recursive if either is.
-    PolicyBuilder &inode_rule(uint32_t dev, uint64_t ino, uint8_t access, bool recursive = true);
+    // The merged rule keeps the first rule's path id.
+    PolicyBuilder &inode_rule(uint32_t dev, uint64_t ino, uint8_t access, bool recursive = true,
+                              uint64_t path_id = 0);
     // A rule for every object on filesystems with this superblock magic.
     PolicyBuilder &fstype_rule(uint64_t magic, uint8_t access);
     // The root of a mount in the container's view. With a path rule to carry
@@ -56,6 +65,8 @@ class PolicyBuilder {
     PolicyBuilder &mount_root(uint32_t dev, uint64_t ino, const PolicyRule *enclosing);
     // The root of an overlay layer (lower, upper, work) of the rootfs.
     PolicyBuilder &overlay_layer(uint32_t dev, uint64_t ino);
+    // A directory on the way to a restrictive rule's object.
+    PolicyBuilder &rule_holder(uint32_t dev, uint64_t ino);
     PolicyBuilder &event_rate(uint32_t per_second, uint32_t burst);
 
     // The finished policy; deep_access is the default's rights intersected

@@ -1,5 +1,7 @@
 #include "live_policy.hpp"
 
+#include <map>
+
 #include "container_process.hpp"
 #include "container_view.hpp"
 #include "policy.hpp"
@@ -16,6 +18,37 @@ std::vector<PolicyKey> overlay_layer_keys(const ContainerPolicy &policy)
             layers.push_back(key);
     }
     return layers;
+}
+
+// An object a rule named when the policy was published may have left that
+// path since (renamed, or covered by a mount), the kernel letting the rule go
+// with it. Resolving the path anew finds another object, or none; the one the
+// rule named keeps the rule (the stricter of old and new) for as long as the
+// profile has that path, so no object gains a right by an `apply`. Returns the
+// paths whose rule was kept.
+std::vector<std::string> keep_moved_rules(const ContainerPolicy &current, const Profile &profile,
+                                          ContainerPolicy &next)
+{
+    std::map<uint64_t, const ProfileRule *> by_path;
+    for (const ProfileRule &rule : profile.rules) {
+        if (rule.fs.empty())
+            by_path.emplace(rule_path_id(rule.path), &rule);
+    }
+    std::vector<std::string> kept;
+    for (const auto &[key, old] : current.rules) {
+        const bool path_rule = key.kind == CGFENCE_KEY_INODE && old.path_id != 0 &&
+                               !(old.flags & ~CGFENCE_RULE_NONRECURSIVE);
+        const auto named = by_path.find(old.path_id);
+        if (!path_rule || named == by_path.end() || next.rules.contains(key))
+            continue;
+        const ProfileRule &rule = *named->second;
+        const uint8_t flags = rule.recursive ? 0 : (old.flags & CGFENCE_RULE_NONRECURSIVE);
+        const PolicyRule keep{static_cast<uint8_t>(old.access & rule.access), flags, old.path_id};
+        next.rules.emplace(key, keep);
+        next.settings.deep_access &= keep.access;
+        kept.push_back(rule.path);
+    }
+    return kept;
 }
 
 // The container's profile compiled in its view as it is now.
@@ -60,7 +93,7 @@ Result<LiveChangeResult> change_live_policy(const PinnedMaps &maps, const Contai
         return current.error();
     const uint8_t mode = change.mode ? kernel_mode(*change.mode) : current->settings.mode;
 
-    LiveChangeResult result{record.value, {}};
+    LiveChangeResult result{record.value, {}, {}};
     ContainerPolicy next = *current;
     if (change.profile) {
         auto compiled = recompile(record, *current, *change.profile, mode);
@@ -68,6 +101,7 @@ Result<LiveChangeResult> change_live_policy(const PinnedMaps &maps, const Contai
             return compiled.error();
         next = compiled->policy;
         result.skipped = compiled->skipped;
+        result.kept = keep_moved_rules(*current, *change.profile, next);
         if (auto s = fill_record_names(result.record, record.value.id, record.value.bundle,
                                        change.profile->name);
             !s)

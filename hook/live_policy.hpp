@@ -22,6 +22,7 @@ struct LiveChange {
 struct LiveChangeResult {
     cgfence_record record;            // as now stored
     std::vector<std::string> skipped; // rule paths absent from the container's view
+    std::vector<std::string> kept;    // rule paths whose old object keeps the rule (moved away)
 };
 
 // Replaces the policy of the container of `record`. The new policy holds at

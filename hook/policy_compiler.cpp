@@ -70,6 +70,44 @@ enclosing_rule(const ContainerView &view, const ContainerPolicy &policy, const s
     return std::optional<PolicyRule>();
 }
 
+// The directories between each restrictive rule's object (one that takes a
+// right away from what encloses it) and its mount's root: the kernel keeps a
+// confined task from renaming them, so the object stays at the path its rule
+// names. Resolved by the rule's path, as the rule is.
+Status hold_restrictive_rules(const Profile &profile, const ContainerView &view,
+                              const ContainerPolicy &rules, PolicyBuilder &builder)
+{
+    std::set<std::string> held;
+    for (const ProfileRule &rule : profile.rules) {
+        if (!rule.fs.empty())
+            continue;
+        auto object = view.key(rule.path);
+        if (!object)
+            continue; // skipped as a rule already
+        auto enclosing = enclosing_rule(view, rules, rule.path);
+        if (!enclosing)
+            return enclosing.error();
+        const uint8_t around = *enclosing ? (*enclosing)->access : rules.settings.default_access;
+        if (!(around & ~rule.access))
+            continue;
+        for (auto dir = std::filesystem::path(rule.path).parent_path(); dir.has_relative_path();
+             dir = dir.parent_path()) {
+            if (!held.insert(dir.string()).second)
+                break; // it and what holds it are done
+            auto key = view.key(dir.string());
+            if (!key) {
+                if (missing(key.error().errnum))
+                    continue;
+                return key.error();
+            }
+            if (key->mount_id != object->mount_id)
+                break; // another mount: its root cannot be renamed
+            builder.rule_holder(key->dev, key->ino);
+        }
+    }
+    return {};
+}
+
 std::set<uint64_t> fstype_magics(const Profile &profile)
 {
     std::set<uint64_t> magics;
@@ -152,12 +190,16 @@ Result<CompiledPolicy> compile_policy(const Profile &profile, const ContainerVie
             log::debug("rule " + rule.path + " skipped: " + key.error().message());
             continue;
         }
-        builder.inode_rule(key->dev, key->ino, rule.access, rule.recursive);
+        builder.inode_rule(key->dev, key->ino, rule.access, rule.recursive,
+                           rule_path_id(rule.path));
         out.rules_resolved++;
     }
 
-    // Carry rules to the mounts' roots: the kernel's walk stops at each.
     const ContainerPolicy so_far = builder.build();
+    if (auto s = hold_restrictive_rules(profile, view, so_far, builder); !s)
+        return s.error();
+
+    // Carry rules to the mounts' roots: the kernel's walk stops at each.
     const std::set<uint64_t> fs_rules = fstype_magics(profile);
     for (const ViewMount &mount : view.mounts()) {
         auto root = view.key(mount.path);

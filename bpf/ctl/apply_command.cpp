@@ -72,13 +72,18 @@ int run_apply(const GlobalOptions &global, const ApplyOptions &options)
     const cgfence_record &now = changed->record;
     for (const std::string &path : changed->skipped)
         log::warning("rule path " + path + " does not exist in the container: skipped");
+    for (const std::string &path : changed->kept)
+        log::warning("rule path " + path +
+                     ": the object it named before is no longer there (renamed, replaced or "
+                     "covered by a mount) and keeps the rule until the container restarts");
     if (global.json) {
         std::puts(nlohmann::ordered_json{{"id", now.id},
                                          {"cgroup", now.cgroup},
                                          {"profile", now.profile},
                                          {"mode", kernel_mode_name(now.mode)},
                                          {"rules", now.rule_count},
-                                         {"skipped", changed->skipped}}
+                                         {"skipped", changed->skipped},
+                                         {"kept", changed->kept}}
                       .dump(2)
                       .c_str());
     } else {

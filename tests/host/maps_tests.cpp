@@ -42,9 +42,10 @@ struct PrivateBpffs {
 ContainerPolicy sample_policy()
 {
     return PolicyBuilder(CGFENCE_MODE_ENFORCE, 0)
-        .inode_rule(kernel_dev(8U, 1U), 1234, CGFENCE_ACCESS_READ)
+        .inode_rule(kernel_dev(8U, 1U), 1234, CGFENCE_ACCESS_READ, true, rule_path_id("/etc"))
         .inode_rule(kernel_dev(8U, 1U), 99, CGFENCE_ACCESS_READ | CGFENCE_ACCESS_WRITE, false)
         .fstype_rule(0x9fa0, CGFENCE_ACCESS_READ)
+        .rule_holder(kernel_dev(8U, 1U), 2)
         .build();
 }
 
@@ -126,7 +127,9 @@ TEST_CASE("a published policy reads back exactly; withdrawing is complete and id
         REQUIRE(back->rules.contains(key));
         CHECK(back->rules.at(key).access == rule.access);
         CHECK(back->rules.at(key).flags == rule.flags);
+        CHECK(back->rules.at(key).path_id == rule.path_id);
     }
+    CHECK(back->rule_holders == policy.rule_holders);
     CHECK(back->settings.default_access == 0);
     CHECK(back->settings.deep_access == 0);
     CHECK((back->settings.flags & CGFENCE_SETTINGS_HAS_FSTYPE_RULES) != 0);

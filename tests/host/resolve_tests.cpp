@@ -127,6 +127,33 @@ TEST_CASE("compiling a profile resolves rules in the view and skips what is abse
     CHECK(rules.at(PolicyKey{CGFENCE_KEY_FSTYPE, 0, 0x9fa0}).access == CGFENCE_ACCESS_READ);
 }
 
+TEST_CASE("the directories holding a restrictive rule's object are held; a rule that takes "
+          "nothing away holds none; each rule keeps its path's id")
+{
+    HostileRootfs r;
+    fs::create_directories(r.root / "a/b/secret");
+    fs::create_directories(r.root / "p/q/open");
+    Profile profile;
+    profile.default_allow = true;
+    profile.rules = {
+        ProfileRule{"/a/b/secret", "", 0, 0, true, 1},
+        ProfileRule{"/p/q/open", "", 0, CGFENCE_ACCESS_ALL, true, 2},
+    };
+    ContainerView view = r.view();
+    auto compiled = compile_policy(profile, view, CompileOptions{});
+    REQUIRE(compiled.ok());
+    auto key = [&](const char *path) {
+        const ObjectKey k = key_of(r.root / path);
+        return PolicyKey{CGFENCE_KEY_RULE_HOLDER, k.dev, k.ino};
+    };
+    const std::set<PolicyKey> &held = compiled->policy.rule_holders;
+    CHECK(held == std::set<PolicyKey>{key("a"), key("a/b")});
+    const ObjectKey secret = key_of(r.root / "a/b/secret");
+    CHECK(compiled->policy.rules.at(PolicyKey{CGFENCE_KEY_INODE, secret.dev, secret.ino}).path_id ==
+          rule_path_id("/a/b/secret"));
+    CHECK(rule_path_id("/a/b/secret") != rule_path_id("/p/q/open"));
+}
+
 TEST_CASE("overlay layer directories come from the mount options")
 {
     CHECK(overlay_layers("rw,lowerdir=/l1:/l2,upperdir=/s/o/id/diff,workdir=/s/o/id/work") ==

@@ -71,31 +71,64 @@ TEST_CASE("unlink, rmdir and rename in a non-writable directory are denied")
     CHECK(c.run([&] { return errno_of(::rmdir(t("rw/sub").c_str())); }) == 0);
 }
 
-TEST_CASE("a rename that would gain the moved object a right is denied; an own rule moves along")
+TEST_CASE("a rename that would gain the moved object a right is denied; an own rule moves along "
+          "but is no licence")
 {
     TempDir d;
     fs::create_directories(d / "wr/inner");
+    fs::create_directories(d / "wr/inner/box");
     write_file(d / "wr/inner/f", "x");
+    write_file(d / "wr/inner/box/f", "x");
     write_file(d / "wr/secret", "x");
+    write_file(d / "wr/own", "x");
     PolicyBuilder b(CGFENCE_MODE_ENFORCE, 0);
     rule(b, d / "wr", R | W);
     rule(b, d / "wr/inner", W); // write-only drop box
+    rule(b, d / "wr/inner/box", R | W, false);
     rule(b, d / "wr/secret", 0);
+    rule(b, d / "wr/own", R | W);
     Container c("rename-gain", b.build());
     // f has w only (from inner/); in wr/ it would also be readable.
     CHECK(c.run([&] {
         return errno_of(::rename((d / "wr/inner/f").c_str(), (d / "wr/f").c_str()));
     }) == EACCES);
-    // secret carries its own deny rule: moving it changes nothing, and it stays denied.
+    // secret's own deny rule would move with it, but only until the policy is
+    // resolved again (restart, apply): in inner/ a file without it gets w.
     CHECK(c.run([&] {
         return errno_of(::rename((d / "wr/secret").c_str(), (d / "wr/inner/s").c_str()));
+    }) == EACCES);
+    // box's own rule is non-recursive: in wr/ its file would be readable too.
+    CHECK(c.run([&] {
+        return errno_of(::rename((d / "wr/inner/box").c_str(), (d / "wr/box").c_str()));
+    }) == EACCES);
+    // own's rule takes nothing from inner/: it moves, and its rule with it.
+    CHECK(c.run([&] {
+        return errno_of(::rename((d / "wr/own").c_str(), (d / "wr/inner/s").c_str()));
     }) == 0);
-    CHECK(c.run([&] { return open_errno(d / "wr/inner/s", O_WRONLY); }) == EACCES);
+    CHECK(c.run([&] { return open_errno(d / "wr/inner/s", O_RDONLY); }) == 0);
     // Replacing a denied file removes it: denied.
     write_file(d / "wr/other", "x");
     CHECK(c.run([&] {
-        return errno_of(::rename((d / "wr/other").c_str(), (d / "wr/inner/s").c_str()));
+        return errno_of(::rename((d / "wr/other").c_str(), (d / "wr/secret").c_str()));
     }) == EACCES);
+}
+
+TEST_CASE("a directory holding a restrictive rule's object is not renamed; its sibling is")
+{
+    TempDir d;
+    fs::create_directories(d / "srv/box/vault");
+    fs::create_directories(d / "srv/other");
+    PolicyBuilder b(CGFENCE_MODE_ENFORCE, R | W);
+    rule(b, d / "srv/box/vault", 0);
+    const ObjectKey box = key_of(d / "srv/box");
+    b.rule_holder(box.dev, box.ino);
+    Container c("rule-holder", b.build());
+    CHECK(c.run([&] {
+        return errno_of(::rename((d / "srv/box").c_str(), (d / "srv/moved").c_str()));
+    }) == EACCES);
+    CHECK(c.run([&] {
+        return errno_of(::rename((d / "srv/other").c_str(), (d / "srv/moved").c_str()));
+    }) == 0);
 }
 
 TEST_CASE("chmod, utimes, truncate and xattrs need w on the object")

@@ -663,7 +663,8 @@ TEST_CASE("bypass: open_by_handle_at of an evicted file: a disconnected dentry (
 //     namespace, so that host processes are in sight;
 //   - "ns": a cgroup namespace and a pid namespace of its own.
 // Both have an ext4 volume at /data, whose file /data/ro the confined
-// container may read and not change.
+// container may read and not change, and whose /data/drop it may write and
+// not read; /data/drop/box it may do anything with, but not with what it holds.
 namespace {
 
 json escape_profile()
@@ -673,6 +674,8 @@ json escape_profile()
             {"rules",
              {{{"path", "/secret"}, {"access", ""}},
               {{"path", "/data/ro"}, {"access", "r"}},
+              {{"path", "/data/drop"}, {"access", "w"}},
+              {{"path", "/data/drop/box"}, {"access", "rwx"}, {"recursive", false}},
               {{"path", "/etc/os-release"}, {"access", "r"}}}}};
 }
 
@@ -686,6 +689,8 @@ struct EscapeScene {
     {
         copy_executable(built_program("bypass-probe"), bundle.rootfs() / "bin/bypass-probe");
         write_file(volume.mount_point / "ro", "read only\n");
+        fs::create_directories(volume.mount_point / "drop/box");
+        write_file(volume.mount_point / "drop/box/file", "write only\n");
         bundle.bind_mount(volume.mount_point, "/data");
         for (const char *set : {"bounding", "effective", "permitted"}) {
             json &caps = bundle.config["process"]["capabilities"][set];
@@ -1088,6 +1093,77 @@ TEST_CASE("bypass, attributes: file_setattr(2) of a file without w, by path (run
     }
     CHECK(unexpected(false, free) == "");
     CHECK(unexpected(true, confined) == "");
+}
+
+// A rule on an object moves with it while the policy lives; a non-recursive
+// one leaves the object's children to what lies above, which the move changes.
+TEST_CASE("bypass, rules that move: a directory with a non-recursive rule renamed to a freer "
+          "place, its child read (runc, ext4)")
+{
+    check_escape(Layout::ns, {"rename", "/data/drop/box", "/data/box", "/data/box/file"});
+}
+
+// A mount over a rule's object hides it while `apply` resolves the rule's path:
+// the rule must stay on the object it named, which the unmount uncovers.
+TEST_CASE("bypass, rules that move: a decoy bound over a denied file, `apply`, the decoy "
+          "unmounted (runc)")
+{
+    EscapeLab &lab = EscapeLab::get();
+    const Fence &fence = Lab::get().fence();
+    for (const bool confined : {false, true}) {
+        CAPTURE(confined);
+        const EscapeScene &scene = lab.scene(Layout::ns, confined);
+        REQUIRE(summary(probe_in(scene, {"bind-over", "/secret"})) ==
+                "exit 0, stdout: decoy bound over /secret\n");
+        const std::vector<std::string> apply = {"apply", scene.container.id(), "escape",
+                                                "--profile-dir", fence.profile_dir()};
+        if (confined) {
+            const Finished applied = fence.cgfencectl(apply);
+            CHECK(applied.status == 0);
+            CHECK(applied.err.find("rule path /secret: the object it named before is no longer "
+                                   "there") != std::string::npos);
+        }
+        CHECK(unexpected(confined, probe_in(scene, {"umount-open", "/secret"})) == "");
+        if (confined) // the scene's policy as it was, for the tests after this one
+            CHECK(fence.cgfencectl(apply).status == 0);
+    }
+}
+
+// A directory on the way to a denied one renamed, an empty decoy made at the
+// denied one's path, and the container restarted on the same root: the hook
+// resolves the rule onto the decoy, and what the rule named is free.
+TEST_CASE("bypass, rules that move: a directory holding a denied one renamed, a decoy in its "
+          "place, the container restarted (runc)")
+{
+    const Fence &fence = Lab::get().fence();
+    fence.write_profile("holder", {{"mode", "enforce"},
+                                   {"default", "allow"},
+                                   {"rules", {{{"path", "/srv/box/vault"}, {"access", ""}}}}});
+    for (const bool confined : {false, true}) {
+        CAPTURE(confined);
+        Bundle bundle;
+        copy_executable(built_program("bypass-probe"), bundle.rootfs() / "bin/bypass-probe");
+        fs::create_directories(bundle.rootfs() / "srv/box/vault");
+        write_file(bundle.rootfs() / "srv/box/vault/file", "held\n");
+        if (confined)
+            bundle.annotate(kProfileAnnotation, "holder")
+                .hook(fence.hook(), {"prestart", "poststop"});
+        bundle.write();
+        const std::string name = confined ? "holder" : "holder-free";
+        {
+            OciContainer first(Runtime::runc, bundle, name);
+            REQUIRE(first.run_detached().status == 0);
+            const Finished moved =
+                first.exec({kProbe, "move-away", "/srv/box", "/srv/moved", "/srv/box/vault"});
+            CHECK(unexpected(confined, moved) == "");
+            if (confined)
+                continue;
+            REQUIRE(first.stop_and_delete().status == 0);
+        }
+        OciContainer again(Runtime::runc, bundle, name);
+        REQUIRE(again.run_detached().status == 0);
+        CHECK(unexpected(false, again.exec({kProbe, "open", "/srv/moved/vault/file"})) == "");
+    }
 }
 
 TEST_SUITE_END();

@@ -276,6 +276,42 @@ static int t_rename(char **argv)
     return verdict;
 }
 
+/* move-away FROM TO DECOY: a directory holding a denied object renamed away,
+ * and an empty decoy made at the denied object's path, for a restart to
+ * resolve the rule onto. Left so (the restart's open shows the outcome). */
+static int t_move_away(char **argv)
+{
+    if (rename(argv[0], argv[1]) != 0)
+        return judged("rename of the directory holding the denied one", -1);
+    if (mkdir(argv[0], 0755) != 0 || mkdir(argv[2], 0755) != 0)
+        return setup_failed("mkdir of the decoy");
+    printf("moved %s to %s, decoy at %s\n", argv[0], argv[1], argv[2]);
+    return BYPASSED;
+}
+
+/* bind-over TARGET: an empty file of our own bound over TARGET, in the
+ * container's own mount namespace (for a later `apply` to resolve through). */
+static int t_bind_over(char **argv)
+{
+    const char *decoy = "/tmp/bypass-decoy";
+    const int fd = open(decoy, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return setup_failed("create the decoy");
+    close(fd);
+    if (mount(decoy, argv[0], NULL, MS_BIND, NULL) != 0)
+        return setup_failed("mount --bind of the decoy");
+    printf("decoy bound over %s\n", argv[0]);
+    return BYPASSED;
+}
+
+/* umount-open TARGET: what bind-over covered, uncovered and opened. */
+static int t_umount_open(char **argv)
+{
+    if (umount2(argv[0], MNT_DETACH) != 0)
+        return setup_failed("umount of the decoy");
+    return open_and_read("open of the uncovered object", argv[0]);
+}
+
 /* rename-over FROM DENIED_DIR: an allowed empty directory renamed over a
  * denied empty one: replacing it is a write to the denied directory. */
 static int t_rename_over(char **argv)
@@ -1373,6 +1409,9 @@ static const struct technique kTechniques[] = {
     {"bind", 3, t_bind},
     {"move", 3, t_move},
     {"rename", 3, t_rename},
+    {"move-away", 3, t_move_away},
+    {"bind-over", 1, t_bind_over},
+    {"umount-open", 1, t_umount_open},
     {"rename-over", 2, t_rename_over},
     {"unshare-mnt", 1, t_unshare_mnt},
     {"unshare-user", 1, t_unshare_user},

@@ -43,6 +43,7 @@
 #define PROC_SUPER_MAGIC 0x9fa0
 #define SYSFS_MAGIC 0x62656572
 #define BINFMTFS_MAGIC 0x42494e4d
+#define TRACEFS_MAGIC 0x74726163
 #define CGROUP_SUPER_MAGIC 0x27e0eb
 /* d_flags bit, 0x20 from 2.6 to 7.x (an enum bit since 6.14, same value). */
 #define DCACHE_DISCONNECTED 0x20
@@ -548,7 +549,7 @@ static __always_inline bool add_learned(struct cgfence_learned_key *key, struct 
         .parent_ino = parent ? parent->i_ino : 0,
         .fs_magic = dentry->d_sb->s_magic,
         .hook = hook,
-        .is_dir = inode && (inode->i_mode & 0170000) == 0040000,
+        .is_dir = inode && (inode->i_mode & S_IFMT) == S_IFDIR,
     };
 
     if (bpf_probe_read_kernel_str(value.name, sizeof(value.name), dentry->d_name.name) < 0)
@@ -657,6 +658,12 @@ static __always_inline int refuse_builtin(struct container *c, __u8 wanted, __u8
     return -EPERM;
 }
 
+/* `dentry`'s name, cut to 15 bytes; false when it cannot be read. */
+static __always_inline bool read_name(struct dentry *dentry, char name[16])
+{
+    return bpf_probe_read_kernel_str(name, 16, dentry->d_name.name) >= 0;
+}
+
 /* Do the first `length` bytes of `name` match `prefix`? */
 static __always_inline bool has_prefix(const char name[16], const char *prefix, int length)
 {
@@ -686,7 +693,7 @@ static __always_inline bool leaves_container(struct container *c, struct dentry 
         return false;
     char name[16] = {};
 
-    if (bpf_probe_read_kernel_str(name, sizeof(name), dentry->d_name.name) < 0)
+    if (!read_name(dentry, name))
         return true; /* an unreadable name of a cgroup file: fail closed */
     if (!same_name(name, "cgroup.procs") && !same_name(name, "cgroup.threads"))
         return false;
@@ -714,27 +721,36 @@ static __always_inline bool leaves_container(struct container *c, struct dentry 
  * (/proc/sys/kernel/core_pattern), module loading (kernel.modprobe), an
  * orderly poweroff (kernel.poweroff_cmd), hotplug events
  * (kernel.hotplug, /sys/kernel/uevent_helper), a cgroup v1 hierarchy's
- * release_agent, and binfmt_misc's interpreters (every file of it). A task
- * with CAP_SYS_ADMIN mounts a fresh procfs, sysfs, cgroup v1 or binfmt_misc
- * and writes them: its program then runs unconfined. So a confined task never
- * opens them for writing, whatever its profile says (built in, every mode).
+ * release_agent, and binfmt_misc's interpreters (every file of it). Others
+ * make the kernel itself do the container's bidding: a module's parameters
+ * (/sys/module/MODULE/parameters/, where firmware_class's path names the
+ * directory the kernel loads device firmware from), and tracefs, whose
+ * kprobe_events and friends attach probes to any kernel function. A task
+ * with CAP_SYS_ADMIN mounts a fresh procfs, sysfs, cgroup v1, binfmt_misc or
+ * tracefs and writes them. So a confined task never opens them for writing,
+ * whatever its profile says (built in, every mode).
  */
 static __always_inline bool names_kernel_helper(struct dentry *dentry)
 {
     unsigned long magic = dentry->d_sb->s_magic;
 
-    if (magic == BINFMTFS_MAGIC)
+    if (magic == BINFMTFS_MAGIC || magic == TRACEFS_MAGIC)
         return true;
     if (magic != PROC_SUPER_MAGIC && magic != SYSFS_MAGIC && magic != CGROUP_SUPER_MAGIC)
         return false;
     char name[16] = {};
     char parent[16] = {};
 
-    if (bpf_probe_read_kernel_str(name, sizeof(name), dentry->d_name.name) < 0 ||
-        bpf_probe_read_kernel_str(parent, sizeof(parent), dentry->d_parent->d_name.name) < 0)
+    if (!read_name(dentry, name) || !read_name(dentry->d_parent, parent))
         return true; /* an unreadable name on these filesystems: fail closed */
     if (magic == CGROUP_SUPER_MAGIC)
         return same_name(name, "release_agent");
+    if (magic == SYSFS_MAGIC && same_name(parent, "parameters")) {
+        char top[16] = {};
+
+        /* MODULE/parameters/NAME below /sys/module */
+        return !read_name(dentry->d_parent->d_parent->d_parent, top) || same_name(top, "module");
+    }
     if (!same_name(parent, "kernel"))
         return false;
     if (magic == SYSFS_MAGIC)
@@ -771,8 +787,7 @@ static __always_inline bool reaches_foreign_task(struct container *c, struct fil
     if (!(wanted & CGFENCE_ACCESS_WRITE)) {
         char name[16] = {};
 
-        if (bpf_probe_read_kernel_str(name, sizeof(name), dentry->d_name.name) >= 0 &&
-            !reads_memory(name))
+        if (read_name(dentry, name) && !reads_memory(name))
             return false; /* an unreadable name is taken for a memory file: fail closed */
     }
     /* procfs inodes are a proc_inode's; a /proc/PID entry's holds the pid. */
@@ -1078,28 +1093,50 @@ int BPF_PROG(cgfence_bpf_prog, struct bpf_prog *prog, int ret)
 }
 
 /*
- * lsm/bpf sees every bpf() command before the kernel looks up its object.
- * Opening a link by id, detaching and replacing a link are refused for every
- * link: only the command is known here, and a confined container with the
- * host's bpffs mounted could otherwise open cgfence's pinned links and detach
- * them.
- *
- * And a confined task loads no BPF program. A loader with CAP_PERFMON (which
- * CAP_SYS_ADMIN passes for) gets bpf_probe_read_kernel in a program of any
- * type, and tracing, iterator and LSM programs run in other tasks' context:
- * kernel memory, and the page cache of every file, would be open to it,
- * whatever a rule says. Without those capabilities no program loads anyway
- * (Debian keeps unprivileged BPF off). Creating and using its own maps stays
- * possible.
+ * lsm/bpf sees every bpf() command before the kernel looks up its object. A
+ * confined task creates and uses maps of its own (and the BTF that describes
+ * them), and nothing else:
+ *   - it loads no program: a loader with CAP_PERFMON (which CAP_SYS_ADMIN
+ *     passes for) gets bpf_probe_read_kernel in a program of any type, and
+ *     tracing, iterator and LSM programs run in other tasks' context: kernel
+ *     memory, and the page cache of every file, would be open to it;
+ *   - it reaches no program or link already there, by id, query, attach or
+ *     detach: the runtime's device filter on its own cgroup (detached, the
+ *     container makes and opens a node of the host's disk) and cgfence's own
+ *     pinned links (only the command is known here, not the object);
+ *   - it opens no map by id: other tasks' maps (a CNI's policy) are theirs.
+ * Without those capabilities none of it works anyway (Debian keeps
+ * unprivileged BPF off).
  */
+static __always_inline bool own_map_command(int cmd)
+{
+    switch (cmd) {
+    case BPF_MAP_CREATE:
+    case BPF_MAP_LOOKUP_ELEM:
+    case BPF_MAP_UPDATE_ELEM:
+    case BPF_MAP_DELETE_ELEM:
+    case BPF_MAP_GET_NEXT_KEY:
+    case BPF_MAP_LOOKUP_AND_DELETE_ELEM:
+    case BPF_MAP_FREEZE:
+    case BPF_MAP_LOOKUP_BATCH:
+    case BPF_MAP_LOOKUP_AND_DELETE_BATCH:
+    case BPF_MAP_UPDATE_BATCH:
+    case BPF_MAP_DELETE_BATCH:
+    case BPF_OBJ_PIN:
+    case BPF_OBJ_GET:
+    case BPF_OBJ_GET_INFO_BY_FD:
+    case BPF_BTF_LOAD:
+        return true;
+    default:
+        return false;
+    }
+}
+
 static __always_inline int judge_bpf_command(int cmd, int ret)
 {
     struct container c;
 
-    if (ret || !confined(&c))
-        return ret;
-    if (cmd != BPF_LINK_GET_FD_BY_ID && cmd != BPF_LINK_DETACH && cmd != BPF_LINK_UPDATE &&
-        cmd != BPF_PROG_LOAD)
+    if (ret || !confined(&c) || own_map_command(cmd))
         return ret;
     return refuse_builtin(&c, CGFENCE_ACCESS_WRITE, CGFENCE_HOOK_BPF, "bpf", 0, (__u64)cmd);
 }

@@ -191,12 +191,33 @@ TEST_CASE("self-protection: a confined container still makes and uses maps of it
     }) == 0);
 }
 
+TEST_CASE("self-protection: a confined task finds, queries and detaches no program, and opens "
+          "no map by id")
+{
+    Container c("guard-programs", allow_all());
+    uint32_t next = 0;
+    REQUIRE(bpf_prog_get_next_id(0, &next) == 0); // outside: allowed
+    CHECK(c.run([&] { return bpf_prog_get_next_id(0, &next) == 0 ? 0 : errno; }) == EPERM);
+    CHECK(c.run([&] { return bpf_map_get_next_id(0, &next) == 0 ? 0 : errno; }) == EPERM);
+    CHECK(c.run([&] { return fd_errno(bpf_prog_get_fd_by_id(next)); }) == EPERM);
+    const std::string root = cgroup2_mount();
+    CHECK(c.run([&] {
+        UniqueFd cgroup(::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        uint32_t count = 0;
+        if (!cgroup)
+            return -1;
+        return bpf_prog_query(cgroup.get(), BPF_CGROUP_DEVICE, 0, nullptr, nullptr, &count) == 0
+                   ? 0
+                   : errno;
+    }) == EPERM);
+}
+
 TEST_CASE("self-protection: each refusal is counted and reported as a denial")
 {
     Container c("guard-events", allow_all(CGFENCE_MODE_AUDIT));
-    const uint32_t id = id_of_pin(pins().map("records"));
+    const std::string pin = pins().map("records").string();
     take_events(0);
-    CHECK(c.run([&] { return fd_errno(bpf_map_get_fd_by_id(id)); }) == EPERM);
+    CHECK(c.run([&] { return fd_errno(bpf_obj_get(pin.c_str())); }) == EPERM);
     auto events = take_events(c.id());
     REQUIRE(events.size() == 1);
     CHECK(events[0].hook == CGFENCE_HOOK_BPF_MAP);

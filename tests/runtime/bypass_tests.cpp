@@ -698,6 +698,7 @@ struct EscapeScene {
             caps.push_back("CAP_SYS_PTRACE");
             caps.push_back("CAP_SYS_CHROOT");   // setns into a mount namespace
             caps.push_back("CAP_DAC_OVERRIDE"); // overlayfs's work directory (mode 0)
+            caps.push_back("CAP_NET_ADMIN");    // cgroup BPF programs: query, detach
         }
         // Locked memory without bound, as containers that use BPF are given it:
         // 5.10 charges BPF maps and programs to RLIMIT_MEMLOCK (EPERM past it).
@@ -1024,10 +1025,11 @@ TEST_CASE(
 // and kernel.hotplug, refused too, exist only with CONFIG_UEVENT_HELPER, which
 // Debian's kernels leave out.)
 TEST_CASE("bypass, kernel helpers: core_pattern, modprobe, poweroff_cmd, a cgroup v1 "
-          "release_agent, binfmt_misc written from a fresh mount (runc, no cgroup namespace)")
+          "release_agent, binfmt_misc, a module parameter, tracefs's kprobe_events written from a "
+          "fresh mount (runc, no cgroup namespace)")
 {
-    for (const char *helper :
-         {"core_pattern", "modprobe", "poweroff_cmd", "release_agent", "binfmt_misc"}) {
+    for (const char *helper : {"core_pattern", "modprobe", "poweroff_cmd", "release_agent",
+                               "binfmt_misc", "firmware_path", "kprobe_events"}) {
         CAPTURE(helper);
         check_escape(Layout::host, {"helper-write", helper});
     }
@@ -1059,6 +1061,14 @@ TEST_CASE("bypass, overlay: mmap(PROT_EXEC) of a non-x file through an overlay t
 TEST_CASE("bypass, BPF: a tracing program of the container's own reads kernel memory (runc)")
 {
     check_escape(Layout::ns, {"bpf-read-kernel"});
+}
+
+// Without loading anything: the runtime's device filter on the container's
+// own cgroup, queried, opened by id and detached (CAP_NET_ADMIN, CAP_SYS_ADMIN).
+TEST_CASE("bypass, BPF: the runtime's device filter detached from the container's cgroup (runc, "
+          "cgroup namespace)")
+{
+    check_escape(Layout::ns, {"bpf-detach-devices"});
 }
 
 // cgfence's global data (its settings for orphans and for a container

@@ -1188,7 +1188,9 @@ static int t_file_setattr(char **argv)
 /*
  * helper-write KIND: a file naming a program the kernel runs as the host's
  * root (a core dump's pipe, modprobe, poweroff, hotplug, a cgroup v1
- * release_agent, a binfmt_misc interpreter), in a filesystem mounted fresh
+ * release_agent, a binfmt_misc interpreter) or making the kernel do ours (a
+ * module parameter: firmware_class's firmware path; tracefs's kprobe_events,
+ * to which an empty line is written), in a filesystem mounted fresh
  * in a mount namespace of our own, opened for writing; what it held is
  * written back, so that the kernel's settings stay as they were.
  */
@@ -1202,6 +1204,8 @@ static const struct helper kHelpers[] = {
     {"uevent_helper", "sysfs", "sysfs", NULL, "kernel/uevent_helper", NULL},
     {"release_agent", "cgroup", "none", "none,name=cgfence-probe", "release_agent", NULL},
     {"binfmt_misc", "binfmt_misc", "binfmt_misc", NULL, "status", "1"},
+    {"firmware_path", "sysfs", "sysfs", NULL, "module/firmware_class/parameters/path", NULL},
+    {"kprobe_events", "tracefs", "nodev", NULL, "kprobe_events", "\n"},
 };
 
 static int t_helper_write(char **argv)
@@ -1382,6 +1386,47 @@ static int t_bpf_read_kernel(char **argv)
     return bypassed("bpf_probe_read_kernel from a program of the container's own");
 }
 
+/* bpf-detach-devices: the runtime's device filter on the container's own
+ * cgroup (cgroup namespace: /sys/fs/cgroup), found by a query, opened by id
+ * and detached; without it the container could make and open a node of the
+ * host's disk. Attached again at once, so that the scene keeps it. */
+static int t_bpf_detach_devices(char **argv)
+{
+    (void)argv;
+    const int cgroup = open("/sys/fs/cgroup", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (cgroup < 0)
+        return setup_failed("open of the cgroup");
+    uint32_t ids[8];
+    union bpf_attr attr;
+    memset(&attr, 0, sizeof attr);
+    attr.query.target_fd = (uint32_t)cgroup;
+    attr.query.attach_type = BPF_CGROUP_DEVICE;
+    attr.query.prog_ids = (uint64_t)(uintptr_t)ids;
+    attr.query.prog_cnt = 8;
+    if (bpf_call(BPF_PROG_QUERY, &attr) != 0)
+        return judged("BPF_PROG_QUERY of the cgroup's device programs", -1);
+    const uint32_t flags = attr.query.attach_flags;
+    if (attr.query.prog_cnt == 0) {
+        errno = ENOENT;
+        return setup_failed("a device program on the cgroup");
+    }
+    memset(&attr, 0, sizeof attr);
+    attr.prog_id = ids[0];
+    const int prog = bpf_call(BPF_PROG_GET_FD_BY_ID, &attr);
+    if (prog < 0)
+        return judged("BPF_PROG_GET_FD_BY_ID", -1);
+    memset(&attr, 0, sizeof attr);
+    attr.target_fd = (uint32_t)cgroup;
+    attr.attach_bpf_fd = (uint32_t)prog;
+    attr.attach_type = BPF_CGROUP_DEVICE;
+    if (bpf_call(BPF_PROG_DETACH, &attr) != 0)
+        return judged("BPF_PROG_DETACH", -1);
+    attr.attach_flags = flags;
+    if (bpf_call(BPF_PROG_ATTACH, &attr) != 0)
+        printf("warning: the device filter could not be attached again: %s\n", strerror(errno));
+    return bypassed("BPF_PROG_DETACH of the container's device filter");
+}
+
 struct technique {
     const char *name;
     int args;
@@ -1448,6 +1493,7 @@ static const struct technique kTechniques[] = {
     {"overlay-open", 2, t_overlay_open},
     {"overlay-mmap-exec", 2, t_overlay_mmap_exec},
     {"bpf-read-kernel", 0, t_bpf_read_kernel},
+    {"bpf-detach-devices", 0, t_bpf_detach_devices},
 };
 
 static const struct technique_with_ids kTechniquesWithIds[] = {

@@ -1387,13 +1387,20 @@ static int t_bpf_read_kernel(char **argv)
 }
 
 /* bpf-detach-devices: the runtime's device filter on the container's own
- * cgroup (cgroup namespace: /sys/fs/cgroup), found by a query, opened by id
- * and detached; without it the container could make and open a node of the
- * host's disk. Attached again at once, so that the scene keeps it. */
+ * cgroup (the root of a cgroup2 mounted in its cgroup namespace), found by a
+ * query, opened by id and detached; without it the container could make and
+ * open a node of the host's disk. Attached again at once, so that the scene
+ * keeps it. */
 static int t_bpf_detach_devices(char **argv)
 {
     (void)argv;
-    const int cgroup = open("/sys/fs/cgroup", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    const char *mount_point = "/tmp/bpf-cgroup";
+    if (private_mount_namespace(0) != 0)
+        return setup_failed("a mount namespace of our own");
+    mkdir(mount_point, 0755);
+    if (mount("none", mount_point, "cgroup2", 0, NULL) != 0)
+        return setup_failed("mount cgroup2");
+    const int cgroup = open(mount_point, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (cgroup < 0)
         return setup_failed("open of the cgroup");
     uint32_t ids[8];

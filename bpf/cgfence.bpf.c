@@ -823,6 +823,32 @@ static __always_inline bool reaches_foreign_task(struct container *c, struct fil
 }
 
 /*
+ * `dentry` is cgfence's pin directory, a directory in it (maps/, progs/,
+ * links/ and an upgrade's links-new/ and links-old/), or an entry of one of
+ * them. `dentry` may be negative: a rename's target.
+ */
+static __always_inline bool pinned_by_cgfence(struct dentry *dentry)
+{
+    __u32 zero = 0;
+    struct cgfence_meta *m = bpf_map_lookup_elem(&meta, &zero);
+
+    if (!m || !m->pin_root || BPF_CORE_READ(dentry, d_sb, s_dev) != m->pin_dev)
+        return false;
+    struct dentry *parent = BPF_CORE_READ(dentry, d_parent);
+
+    return BPF_CORE_READ(dentry, d_inode, i_ino) == m->pin_root ||
+           BPF_CORE_READ(parent, d_inode, i_ino) == m->pin_root ||
+           BPF_CORE_READ(parent, d_parent, d_inode, i_ino) == m->pin_root;
+}
+
+static __always_inline int refuse_in_pins(struct container *c, struct dentry *dentry, __u8 hook)
+{
+    return refuse_builtin(c, CGFENCE_ACCESS_WRITE, hook, BPF_CORE_READ(dentry, d_name.name),
+                          BPF_CORE_READ(dentry, d_sb, s_dev),
+                          BPF_CORE_READ(dentry, d_inode, i_ino));
+}
+
+/*
  * A file's verdict is the one of the path its user opened. On 6.6 and later an
  * overlay's mapping or backing open holds a backing_file whose f_path is the
  * layer's; a walk that ends on a layer root then judges the overlay path the
@@ -889,6 +915,13 @@ int BPF_PROG(cgfence_file_open, struct file *file, int ret)
     if (reaches_foreign_task(&c, file, wanted))
         return refuse_builtin(&c, wanted, CGFENCE_HOOK_FILE_OPEN, dentry->d_name.name,
                               dentry->d_sb->s_dev, file->f_inode->i_ino);
+    /*
+     * A pinned map's file reads out the map's contents (bpffs prints maps
+     * with BTF) with no bpf() call: where the host's bpffs is in its view, a
+     * confined task opens nothing of cgfence's pins.
+     */
+    if (pinned_by_cgfence(dentry))
+        return refuse_in_pins(&c, dentry, CGFENCE_HOOK_FILE_OPEN);
     return judge_file(&c, file, wanted, CGFENCE_HOOK_FILE_OPEN);
 }
 
@@ -1154,32 +1187,6 @@ int BPF_PROG(cgfence_bpf_d1, int cmd, union bpf_attr *attr, unsigned int size, b
     return judge_bpf_command(cmd, ret);
 }
 
-/*
- * `dentry` is cgfence's pin directory, a directory in it (maps/, progs/,
- * links/ and an upgrade's links-new/ and links-old/), or an entry of one of
- * them. `dentry` may be negative: a rename's target.
- */
-static __always_inline bool pinned_by_cgfence(struct dentry *dentry)
-{
-    __u32 zero = 0;
-    struct cgfence_meta *m = bpf_map_lookup_elem(&meta, &zero);
-
-    if (!m || !m->pin_root || BPF_CORE_READ(dentry, d_sb, s_dev) != m->pin_dev)
-        return false;
-    struct dentry *parent = BPF_CORE_READ(dentry, d_parent);
-
-    return BPF_CORE_READ(dentry, d_inode, i_ino) == m->pin_root ||
-           BPF_CORE_READ(parent, d_inode, i_ino) == m->pin_root ||
-           BPF_CORE_READ(parent, d_parent, d_inode, i_ino) == m->pin_root;
-}
-
-static __always_inline int refuse_unpinning(struct container *c, struct dentry *dentry, __u8 hook)
-{
-    return refuse_builtin(c, CGFENCE_ACCESS_WRITE, hook, BPF_CORE_READ(dentry, d_name.name),
-                          BPF_CORE_READ(dentry, d_sb, s_dev),
-                          BPF_CORE_READ(dentry, d_inode, i_ino));
-}
-
 /* Creating `dentry` (negative) in its parent directory needs w there. */
 static __always_inline int judge_new_child(struct dentry *dentry, int ret, __u8 hook)
 {
@@ -1239,7 +1246,7 @@ int BPF_PROG(cgfence_inode_unlink, struct inode *dir, struct dentry *dentry, int
     if (ret || !confined(&c))
         return ret;
     if (pinned_by_cgfence(dentry))
-        return refuse_unpinning(&c, dentry, CGFENCE_HOOK_INODE_UNLINK);
+        return refuse_in_pins(&c, dentry, CGFENCE_HOOK_INODE_UNLINK);
     return judge_removal(&c, dentry, CGFENCE_HOOK_INODE_UNLINK);
 }
 
@@ -1251,7 +1258,7 @@ int BPF_PROG(cgfence_inode_rmdir, struct inode *dir, struct dentry *dentry, int 
     if (ret || !confined(&c))
         return ret;
     if (pinned_by_cgfence(dentry))
-        return refuse_unpinning(&c, dentry, CGFENCE_HOOK_INODE_RMDIR);
+        return refuse_in_pins(&c, dentry, CGFENCE_HOOK_INODE_RMDIR);
     return judge_removal(&c, dentry, CGFENCE_HOOK_INODE_RMDIR);
 }
 
@@ -1323,9 +1330,9 @@ int BPF_PROG(cgfence_inode_rename, struct inode *old_dir, struct dentry *old_den
     if (ret || !confined(&c))
         return ret;
     if (pinned_by_cgfence(old_dentry))
-        return refuse_unpinning(&c, old_dentry, CGFENCE_HOOK_INODE_RENAME);
+        return refuse_in_pins(&c, old_dentry, CGFENCE_HOOK_INODE_RENAME);
     if (pinned_by_cgfence(new_dentry))
-        return refuse_unpinning(&c, new_dentry, CGFENCE_HOOK_INODE_RENAME);
+        return refuse_in_pins(&c, new_dentry, CGFENCE_HOOK_INODE_RENAME);
     int err =
         judge_dentry(&c, old_dentry->d_parent, CGFENCE_ACCESS_WRITE, CGFENCE_HOOK_INODE_RENAME);
 
@@ -1358,7 +1365,7 @@ static __always_inline int judge_change(struct dentry *dentry, int ret, __u8 hoo
     if (ret || !confined(&c))
         return ret;
     if (pinned_by_cgfence(dentry))
-        return refuse_unpinning(&c, dentry, hook);
+        return refuse_in_pins(&c, dentry, hook);
     return judge_dentry(&c, dentry, CGFENCE_ACCESS_WRITE, hook);
 }
 

@@ -212,6 +212,27 @@ TEST_CASE("self-protection: a confined task finds, queries and detaches no progr
     }) == EPERM);
 }
 
+// bpffs prints a map with BTF when its pin file is read: no bpf() call.
+TEST_CASE("self-protection: no pin file of cgfence's opened, so no map read out through one")
+{
+    Container c("guard-pin-files", allow_all());
+    std::vector<std::string> readable;
+    for (const auto &entry : fs::directory_iterator(pins().maps())) {
+        UniqueFd fd(::open(entry.path().c_str(), O_RDONLY | O_CLOEXEC));
+        if (fd) // outside: the route is open
+            readable.push_back(entry.path().string());
+    }
+    REQUIRE_FALSE(readable.empty());
+    for (const std::string &pin : readable) {
+        CAPTURE(pin);
+        CHECK(c.run([&] { return fd_errno(::open(pin.c_str(), O_RDONLY | O_CLOEXEC)); }) == EPERM);
+    }
+    const std::string dir = pins().maps().string();
+    CHECK(c.run([&] {
+        return fd_errno(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    }) == EPERM);
+}
+
 TEST_CASE("self-protection: each refusal is counted and reported as a denial")
 {
     Container c("guard-events", allow_all(CGFENCE_MODE_AUDIT));

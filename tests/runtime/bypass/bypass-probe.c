@@ -628,37 +628,35 @@ static int worst(int a, int b)
 }
 
 /* What an escaped task reaches for: FILE read, and an fd of each map id. */
-static int reach_for(const char *file, int nids, char **ids)
+/* An fd of each map id: the worst verdict of them, UNAVAILABLE for none. */
+static int open_maps_by_id(int nids, char **ids)
 {
-    char where[256];
-    own_cgroup(where, sizeof where);
-    printf("in cgroup %s\n", where);
-    int verdict = open_and_read("open after the move", file);
+    int verdict = UNAVAILABLE;
     for (int i = 0; i < nids; i++) {
         const int fd = map_fd_by_id((unsigned)strtoul(ids[i], NULL, 10));
         char step[64];
         snprintf(step, sizeof step, "bpf_map_get_fd_by_id(%s)", ids[i]);
-        verdict = worst(verdict, judged(step, fd));
-        if (fd >= 0)
-            close(fd);
-    }
-    return verdict;
-}
-
-/* map-ids ID...: an fd of each map id (cgfence's global data maps). */
-static int t_map_ids(char **argv, int argc)
-{
-    int verdict = UNAVAILABLE;
-    for (int i = 0; i < argc; i++) {
-        const int fd = map_fd_by_id((unsigned)strtoul(argv[i], NULL, 10));
-        char step[64];
-        snprintf(step, sizeof step, "bpf_map_get_fd_by_id(%s)", argv[i]);
         const int each = judged(step, fd);
         verdict = verdict == UNAVAILABLE ? each : worst(verdict, each);
         if (fd >= 0)
             close(fd);
     }
     return verdict;
+}
+
+static int reach_for(const char *file, int nids, char **ids)
+{
+    char where[256];
+    own_cgroup(where, sizeof where);
+    printf("in cgroup %s\n", where);
+    const int verdict = open_and_read("open after the move", file);
+    return nids > 0 ? worst(verdict, open_maps_by_id(nids, ids)) : verdict;
+}
+
+/* map-ids ID...: an fd of each map id (cgfence's global data maps). */
+static int t_map_ids(char **argv, int argc)
+{
+    return open_maps_by_id(argc, argv);
 }
 
 /* cgroup2 mounted at MOUNTPOINT in a mount namespace of our own. Without a
@@ -1395,10 +1393,7 @@ static int t_bpf_detach_devices(char **argv)
 {
     (void)argv;
     const char *mount_point = "/tmp/bpf-cgroup";
-    if (private_mount_namespace(0) != 0)
-        return setup_failed("a mount namespace of our own");
-    mkdir(mount_point, 0755);
-    if (mount("none", mount_point, "cgroup2", 0, NULL) != 0)
+    if (mount_cgroup2(mount_point) != 0)
         return setup_failed("mount cgroup2");
     const int cgroup = open(mount_point, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (cgroup < 0)

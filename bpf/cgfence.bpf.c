@@ -27,6 +27,7 @@
 #define EAGAIN 11
 #define ENOMEM 12
 #define EACCES 13
+#define EINVAL 22
 #define PROT_EXEC 0x4
 #define FMODE_READ 0x1
 #define FMODE_WRITE 0x2
@@ -849,6 +850,20 @@ static __always_inline int refuse_in_pins(struct container *c, struct dentry *de
 }
 
 /*
+ * overlayfs opens its layers' files on private clones of the layers' mounts,
+ * which belong to no namespace (the kernel's MNT_NS_INTERNAL, ERR_PTR(-EINVAL),
+ * 5.10 to 7.x). Every file a task opens, by path or by handle, is on a mount
+ * of some namespace.
+ */
+static __always_inline bool on_private_mount(struct file *file)
+{
+    struct vfsmount *vfs = file->f_path.mnt;
+    struct mount *mount = (void *)((char *)vfs - bpf_core_field_offset(struct mount, mnt));
+
+    return (long)BPF_CORE_READ(mount, mnt_ns) == -EINVAL;
+}
+
+/*
  * A file's verdict is the one of the path its user opened. On 6.6 and later an
  * overlay's mapping or backing open holds a backing_file whose f_path is the
  * layer's; a walk that ends on a layer root then judges the overlay path the
@@ -857,7 +872,9 @@ static __always_inline int refuse_in_pins(struct container *c, struct dentry *de
  *
  * bpf_rdonly_cast (6.2 and later) gives the walk a typed pointer past the
  * struct file; where backing_file does not exist the branch is dead and the
- * weak kfunc unresolved.
+ * weak kfunc unresolved. Only a file on a private mount is taken for a
+ * backing file: past a plain struct file (a layer file a task reached by
+ * handle) lies whatever the slab left there, never a path to trust.
  */
 static __always_inline int judge_file(struct container *c, struct file *file, __u8 wanted,
                                       __u8 hook)
@@ -866,7 +883,7 @@ static __always_inline int judge_file(struct container *c, struct file *file, __
     struct walk_result w = walk(c, dentry, 0);
 
     if (w.end == WALK_OVERLAY_LAYER && !credentials_overridden() &&
-        bpf_core_type_exists(struct backing_file)) {
+        bpf_core_type_exists(struct backing_file) && on_private_mount(file)) {
         struct backing_file *bf =
             bpf_rdonly_cast(file, bpf_core_type_id_kernel(struct backing_file));
         struct dentry *user = bf->user_path.dentry;

@@ -101,7 +101,18 @@ struct dentry {
     struct super_block *d_sb;
 };
 
+struct vfsmount {
+    struct dentry *mnt_root;
+};
+
+/* The mount a vfsmount is embedded in; mnt_ns: its namespace. */
+struct mount {
+    struct vfsmount mnt;
+    struct mnt_namespace *mnt_ns;
+};
+
 struct path {
+    struct vfsmount *mnt;
     struct dentry *dentry;
 };
 

@@ -45,6 +45,7 @@
 #define SYSFS_MAGIC 0x62656572
 #define BINFMTFS_MAGIC 0x42494e4d
 #define TRACEFS_MAGIC 0x74726163
+#define DEBUGFS_MAGIC 0x64626720
 #define CGROUP_SUPER_MAGIC 0x27e0eb
 /* d_flags bit, 0x20 from 2.6 to 7.x (an enum bit since 6.14, same value). */
 #define DCACHE_DISCONNECTED 0x20
@@ -725,17 +726,18 @@ static __always_inline bool leaves_container(struct container *c, struct dentry 
  * release_agent, and binfmt_misc's interpreters (every file of it). Others
  * make the kernel itself do the container's bidding: a module's parameters
  * (/sys/module/MODULE/parameters/, where firmware_class's path names the
- * directory the kernel loads device firmware from), and tracefs, whose
- * kprobe_events and friends attach probes to any kernel function. A task
- * with CAP_SYS_ADMIN mounts a fresh procfs, sysfs, cgroup v1, binfmt_misc or
- * tracefs and writes them. So a confined task never opens them for writing,
- * whatever its profile says (built in, every mode).
+ * directory the kernel loads device firmware from), tracefs, whose
+ * kprobe_events and friends attach probes to any kernel function, and
+ * debugfs, the kernel's switches for its developers (kprobes/enabled, fault
+ * injection, drivers' registers). A task with CAP_SYS_ADMIN mounts a fresh
+ * procfs, sysfs, cgroup v1, binfmt_misc, tracefs or debugfs and writes them. So a confined task
+ * never opens them for writing, whatever its profile says (built in, every mode).
  */
 static __always_inline bool names_kernel_helper(struct dentry *dentry)
 {
     unsigned long magic = dentry->d_sb->s_magic;
 
-    if (magic == BINFMTFS_MAGIC || magic == TRACEFS_MAGIC)
+    if (magic == BINFMTFS_MAGIC || magic == TRACEFS_MAGIC || magic == DEBUGFS_MAGIC)
         return true;
     if (magic != PROC_SUPER_MAGIC && magic != SYSFS_MAGIC && magic != CGROUP_SUPER_MAGIC)
         return false;

@@ -1024,12 +1024,13 @@ TEST_CASE(
 // in one, no new cgroup v1 hierarchy may be mounted. (/sys/kernel/uevent_helper
 // and kernel.hotplug, refused too, exist only with CONFIG_UEVENT_HELPER, which
 // Debian's kernels leave out.)
-TEST_CASE("bypass, kernel helpers: core_pattern, modprobe, poweroff_cmd, a cgroup v1 "
-          "release_agent, binfmt_misc, a module parameter, tracefs's kprobe_events written from a "
-          "fresh mount (runc, no cgroup namespace)")
+TEST_CASE(
+    "bypass, kernel helpers: core_pattern, modprobe, poweroff_cmd, a cgroup v1 "
+    "release_agent, binfmt_misc, a module parameter, tracefs's kprobe_events, debugfs written "
+    "from a fresh mount (runc, no cgroup namespace)")
 {
     for (const char *helper : {"core_pattern", "modprobe", "poweroff_cmd", "release_agent",
-                               "binfmt_misc", "firmware_path", "kprobe_events"}) {
+                               "binfmt_misc", "firmware_path", "kprobe_events", "debugfs"}) {
         CAPTURE(helper);
         check_escape(Layout::host, {"helper-write", helper});
     }

@@ -1188,7 +1188,8 @@ static int t_file_setattr(char **argv)
  * root (a core dump's pipe, modprobe, poweroff, hotplug, a cgroup v1
  * release_agent, a binfmt_misc interpreter) or making the kernel do ours (a
  * module parameter: firmware_class's firmware path; tracefs's kprobe_events,
- * to which an empty line is written), in a filesystem mounted fresh
+ * to which an empty line is written; debugfs's clear_warn_once, which only
+ * lets warnings be printed once more), in a filesystem mounted fresh
  * in a mount namespace of our own, opened for writing; what it held is
  * written back, so that the kernel's settings stay as they were.
  */
@@ -1204,6 +1205,7 @@ static const struct helper kHelpers[] = {
     {"binfmt_misc", "binfmt_misc", "binfmt_misc", NULL, "status", "1"},
     {"firmware_path", "sysfs", "sysfs", NULL, "module/firmware_class/parameters/path", NULL},
     {"kprobe_events", "tracefs", "nodev", NULL, "kprobe_events", "\n"},
+    {"debugfs", "debugfs", "debugfs", NULL, "clear_warn_once", "1"},
 };
 
 static int t_helper_write(char **argv)
@@ -1222,13 +1224,16 @@ static int t_helper_write(char **argv)
         return setup_failed("mount");
     char path[512], held[4096] = "";
     snprintf(path, sizeof path, "%s/%s", mount_point, h->file);
-    const int reader = open(path, O_RDONLY | O_CLOEXEC);
-    if (reader < 0)
-        return setup_failed("open for reading");
-    const ssize_t got = read(reader, held, sizeof held - 1);
-    close(reader);
-    if (got < 0)
-        return setup_failed("read");
+    ssize_t got = 0;
+    if (!h->rewrite) { /* what it held, to write back */
+        const int reader = open(path, O_RDONLY | O_CLOEXEC);
+        if (reader < 0)
+            return setup_failed("open for reading");
+        got = read(reader, held, sizeof held - 1);
+        close(reader);
+        if (got < 0)
+            return setup_failed("read");
+    }
     held[got] = 0;
     const char *text = h->rewrite ? h->rewrite : got > 0 ? held : "\n";
     const int fd = open(path, O_WRONLY | O_CLOEXEC);

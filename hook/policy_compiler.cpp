@@ -73,17 +73,18 @@ enclosing_rule(const ContainerView &view, const ContainerPolicy &policy, const s
 // The directories between each restrictive rule's object (one that takes a
 // right away from what encloses it) and its mount's root: the kernel keeps a
 // confined task from renaming them, so the object stays at the path its rule
-// names. Resolved by the rule's path, as the rule is.
-Status hold_restrictive_rules(const Profile &profile, const ContainerView &view,
+// names. `resolved`: each path rule the compiler found, with its object.
+struct ResolvedRule {
+    const ProfileRule *rule;
+    ObjectKey object;
+};
+
+Status hold_restrictive_rules(const std::vector<ResolvedRule> &resolved, const ContainerView &view,
                               const ContainerPolicy &rules, PolicyBuilder &builder)
 {
     std::set<std::string> held;
-    for (const ProfileRule &rule : profile.rules) {
-        if (!rule.fs.empty())
-            continue;
-        auto object = view.key(rule.path);
-        if (!object)
-            continue; // skipped as a rule already
+    for (const auto &[rule_ptr, object] : resolved) {
+        const ProfileRule &rule = *rule_ptr;
         auto enclosing = enclosing_rule(view, rules, rule.path);
         if (!enclosing)
             return enclosing.error();
@@ -100,7 +101,7 @@ Status hold_restrictive_rules(const Profile &profile, const ContainerView &view,
                     continue;
                 return key.error();
             }
-            if (key->mount_id != object->mount_id)
+            if (key->mount_id != object.mount_id)
                 break; // another mount: its root cannot be renamed
             builder.rule_holder(key->dev, key->ino);
         }
@@ -177,6 +178,7 @@ Result<CompiledPolicy> compile_policy(const Profile &profile, const ContainerVie
     PolicyBuilder builder(kernel_mode(out.mode), profile.default_allow ? CGFENCE_ACCESS_ALL : 0);
     builder.event_rate(options.events_per_sec, options.events_burst);
 
+    std::vector<ResolvedRule> resolved;
     for (const ProfileRule &rule : profile.rules) {
         if (!rule.fs.empty()) {
             builder.fstype_rule(rule.fs_magic, rule.access);
@@ -192,11 +194,12 @@ Result<CompiledPolicy> compile_policy(const Profile &profile, const ContainerVie
         }
         builder.inode_rule(key->dev, key->ino, rule.access, rule.recursive,
                            rule_path_id(rule.path));
+        resolved.push_back({&rule, *key});
         out.rules_resolved++;
     }
 
     const ContainerPolicy so_far = builder.build();
-    if (auto s = hold_restrictive_rules(profile, view, so_far, builder); !s)
+    if (auto s = hold_restrictive_rules(resolved, view, so_far, builder); !s)
         return s.error();
 
     // Carry rules to the mounts' roots: the kernel's walk stops at each.

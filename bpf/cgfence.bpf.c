@@ -151,6 +151,35 @@ struct {
 } meta SEC(".maps");
 
 /*
+ * The credentials overlayfs works under for an overlay (the layer exception,
+ * walk()): keyed by the struct cred's address, the overlay (its dev and root
+ * inode) whose mounter's credentials they are, or were prepared from while
+ * those were in force (a create's fsuid and fsgid). Learned when the
+ * overlay's files are opened (learn_overlay_cred), never written by
+ * userspace. An entry leaves when its cred is freed (lsm/cred_free, which the
+ * kernel calls only where some LSM keeps a cred blob, as AppArmor and SELinux
+ * do), and in any case when a new cred is made at its address
+ * (clear_cred_slot): no entry outlives its cred into another's. Least
+ * recently used entries make room for new ones: an entry evicted is learned
+ * again at the overlay's next open, so no container holds the map full. Not
+ * pinned: each load starts empty.
+ */
+struct overlay_id {
+    __u32 dev;
+    __u32 reserved;
+    __u64 root_ino;
+};
+
+#define MAX_OVERLAY_CREDS 16384
+
+struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(max_entries, MAX_OVERLAY_CREDS);
+    __type(key, __u64);
+    __type(value, struct overlay_id);
+} overlay_creds SEC(".maps");
+
+/*
  * A registered container without settings is a writer bug (settings and rules
  * are published together in one map): fail closed, deny everything.
  *
@@ -322,12 +351,45 @@ static __always_inline bool reachable_in(const struct cgfence_task_mark *mark,
     return mark && mark->container == c->cgroup_id && !(mark->flags & CGFENCE_MARK_PENDING);
 }
 
-/* overlayfs works on its layers under its mounter's credentials. */
-static __always_inline bool credentials_overridden(void)
+/* Whether the policy names overlay `id`: a rule on its root (the hook's). */
+static __always_inline bool names_overlay(struct container *c, const struct overlay_id *id)
+{
+    struct cgfence_policy_key key = {
+        .kind = CGFENCE_KEY_INODE,
+        .dev = id->dev,
+        .ino = id->root_ino,
+    };
+
+    return c->rules && bpf_map_lookup_elem(c->rules, &key) != NULL; /* an orphan names none */
+}
+
+/*
+ * The current task's credentials, when they are overridden (overlayfs's own
+ * work, an io_uring personality, anything else's); NULL when they are its own.
+ */
+static __always_inline const struct cred *overriding_cred(void)
 {
     struct task_struct *task = (void *)bpf_get_current_task();
+    const struct cred *cred = BPF_CORE_READ(task, cred);
 
-    return BPF_CORE_READ(task, cred) != BPF_CORE_READ(task, real_cred);
+    return cred != BPF_CORE_READ(task, real_cred) ? cred : NULL;
+}
+
+/*
+ * Is the current task doing overlayfs's work for the overlay whose layer
+ * (rule with `overlay_dev`) a walk reached? Only overlayfs runs under an
+ * overlay's credentials (overlay_creds); a personality, or an overlay of the
+ * task's own, is not that overlay (the container's rootfs, alive while the
+ * container is: no other superblock can have its dev meanwhile).
+ */
+static __always_inline bool overlay_work(struct container *c, __u32 overlay_dev)
+{
+    __u64 key = (__u64)overriding_cred();
+    struct overlay_id *id = key ? bpf_map_lookup_elem(&overlay_creds, &key) : NULL;
+
+    if (!id)
+        return false;
+    return overlay_dev ? id->dev == overlay_dev : names_overlay(c, id);
 }
 
 enum walk_end {
@@ -343,6 +405,7 @@ struct walk_result {
     __u8 own_rule;         /* the rule that decided is on the object itself */
     __u8 by_default;       /* no rule decided: the default (or deep_access) did */
     __u8 own_nonrecursive; /* own_rule, and that rule is non-recursive */
+    __u32 overlay_dev;     /* WALK_OVERLAY_LAYER: the rule's overlay_dev */
 };
 
 /*
@@ -391,6 +454,7 @@ static __always_inline struct walk_result walk(struct container *c, struct dentr
                                                                : WALK_RULE;
                 w.own_rule = dentry == object;
                 w.own_nonrecursive = w.own_rule && (flags & CGFENCE_RULE_NONRECURSIVE);
+                w.overlay_dev = rule->overlay_dev;
                 break;
             }
         }
@@ -426,8 +490,11 @@ static __always_inline struct walk_result walk(struct container *c, struct dentr
     case WALK_RULE:
         break;
     case WALK_OVERLAY_LAYER:
-        /* overlayfs's own work on its layers; anyone else gets the rule. */
-        if (credentials_overridden())
+        /*
+         * overlayfs's own work on its layers, after the overlay object was
+         * judged; anyone else, whatever credentials it holds, gets the rule.
+         */
+        if (overlay_work(c, w.overlay_dev))
             w.access = CGFENCE_ACCESS_ALL;
         break;
     case WALK_FS_ROOT:
@@ -866,17 +933,63 @@ static __always_inline bool on_private_mount(struct file *file)
 }
 
 /*
+ * The credentials overlayfs works under for an overlay are learned as that
+ * overlay's (overlay_creds, for overlay_work) when a file of the overlay is
+ * opened, whoever opens it: an overlay's superblock names its mounter's
+ * credentials (struct ovl_fs) where the kernel's BTF describes overlayfs;
+ * elsewhere (5.10: no module BTF) overlayfs's own open of the real file,
+ * under the overlay file's path and its credentials, shows them. The first
+ * exec in a container opens its binary so, in the runtime's task before it is
+ * the container's (`c` NULL: any overlay is learned), before any work on the
+ * rootfs's layers. A confined task learns only for overlays its policy names,
+ * so that no container fills the map with overlays of its own. A full map
+ * learns nothing: the layer work fails (closed) and the denial is recorded.
+ */
+static __always_inline void learn_overlay_cred(struct container *c, struct file *file)
+{
+    struct dentry *dentry = file->f_path.dentry;
+    struct super_block *sb = dentry->d_sb;
+    const struct cred *cred;
+
+    if (sb->s_magic != OVERLAYFS_SUPER_MAGIC)
+        return;
+    if (bpf_core_type_exists(struct ovl_fs)) {
+        struct ovl_fs *ofs = sb->s_fs_info;
+
+        cred = BPF_CORE_READ(ofs, creator_cred);
+    } else {
+        if (file->f_inode == dentry->d_inode)
+            return; /* the overlay file itself, not overlayfs's open of its real file */
+        cred = overriding_cred();
+    }
+    __u64 key = (__u64)cred;
+
+    if (!key || bpf_map_lookup_elem(&overlay_creds, &key))
+        return;
+    struct overlay_id id = {
+        .dev = sb->s_dev,
+        .root_ino = sb->s_root->d_inode->i_ino,
+    };
+
+    if (!c || names_overlay(c, &id))
+        bpf_map_update_elem(&overlay_creds, &key, &id, BPF_NOEXIST);
+}
+
+/*
  * A file's verdict is the one of the path its user opened. On 6.6 and later an
- * overlay's mapping or backing open holds a backing_file whose f_path is the
- * layer's; a walk that ends on a layer root then judges the overlay path the
- * user opened (backing_file->user_path), checked to be an overlay's. Before
- * 6.6 overlayfs gave backing files the overlay path itself.
+ * overlay's mapping holds a backing_file whose f_path is the layer's; a walk
+ * that ends on a layer root outside overlayfs's own work (no credentials
+ * overridden) then judges the overlay path the user opened
+ * (backing_file->user_path), checked to be an overlay's. Before 6.6 overlayfs
+ * gave such files the overlay path itself.
  *
  * bpf_rdonly_cast (6.2 and later) gives the walk a typed pointer past the
  * struct file; where backing_file does not exist the branch is dead and the
  * weak kfunc unresolved. Only a file on a private mount is taken for a
  * backing file: past a plain struct file (a layer file a task reached by
- * handle) lies whatever the slab left there, never a path to trust.
+ * handle) lies whatever the slab left there, never a path to trust; and
+ * overlayfs's plain files on private mounts (directories, copy-up) are its
+ * own, used under overridden credentials only.
  */
 static __always_inline int judge_file(struct container *c, struct file *file, __u8 wanted,
                                       __u8 hook)
@@ -884,7 +997,7 @@ static __always_inline int judge_file(struct container *c, struct file *file, __
     struct dentry *dentry = file->f_path.dentry;
     struct walk_result w = walk(c, dentry, 0);
 
-    if (w.end == WALK_OVERLAY_LAYER && !credentials_overridden() &&
+    if (w.end == WALK_OVERLAY_LAYER && !overriding_cred() &&
         bpf_core_type_exists(struct backing_file) && on_private_mount(file)) {
         struct backing_file *bf =
             bpf_rdonly_cast(file, bpf_core_type_id_kernel(struct backing_file));
@@ -903,8 +1016,12 @@ int BPF_PROG(cgfence_file_open, struct file *file, int ret)
 {
     struct container c;
 
-    if (ret || !confined(&c))
+    if (ret)
         return ret;
+    if (!confined(&c)) {
+        learn_overlay_cred(NULL, file);
+        return 0;
+    }
     unsigned int mode = BPF_CORE_READ(file, f_mode);
     unsigned int flags = BPF_CORE_READ(file, f_flags);
     __u8 wanted = 0;
@@ -941,6 +1058,7 @@ int BPF_PROG(cgfence_file_open, struct file *file, int ret)
      */
     if (pinned_by_cgfence(dentry))
         return refuse_in_pins(&c, dentry, CGFENCE_HOOK_FILE_OPEN);
+    learn_overlay_cred(&c, file);
     return judge_file(&c, file, wanted, CGFENCE_HOOK_FILE_OPEN);
 }
 
@@ -1107,7 +1225,7 @@ static __always_inline bool cgfence_map(struct bpf_map *map)
 
     if (m == (void *)&policies || m == (void *)&counters || m == (void *)&containers ||
         m == (void *)&events || m == (void *)&records || m == (void *)&meta ||
-        m == (void *)&learned || m == (void *)&marks)
+        m == (void *)&learned || m == (void *)&marks || m == (void *)&overlay_creds)
         return true;
     bpf_core_read(name, sizeof(name), &map->name);
     return has_prefix(name, POLICY_MAP_NAME, sizeof(POLICY_MAP_NAME)) ||
@@ -1513,6 +1631,63 @@ int BPF_PROG(cgfence_task_free, struct task_struct *task)
      * inherits it.
      */
     bpf_map_delete_elem(&marks, &key);
+    return 0;
+}
+
+/*
+ * overlay_creds follows the credentials overlayfs prepares while an overlay's
+ * are in force (a create's fsuid and fsgid, an LSM's copy-up label), and
+ * forgets every cred when it is freed. A delete can fail (the map busy on
+ * this CPU); a cred born at an address with a leftover entry is not its
+ * heir: the entry goes, or the cred is not made (EAGAIN), as for marks.
+ */
+static __always_inline int clear_cred_slot(__u64 key)
+{
+    if (bpf_map_lookup_elem(&overlay_creds, &key) && bpf_map_delete_elem(&overlay_creds, &key) != 0)
+        return -EAGAIN;
+    return 0;
+}
+
+SEC("lsm/cred_prepare")
+int BPF_PROG(cgfence_cred_prepare, struct cred *new, const struct cred *old, unsigned int gfp,
+             int ret)
+{
+    if (ret)
+        return ret;
+    __u64 new_key = (__u64) new;
+    __u64 old_key = (__u64)old;
+    /* A task's own credentials are never an overlay's: no lookup for them. */
+    struct task_struct *task = (void *)bpf_get_current_task();
+    struct overlay_id *id = old != BPF_CORE_READ(task, real_cred)
+                                ? bpf_map_lookup_elem(&overlay_creds, &old_key)
+                                : NULL;
+
+    if (id) {
+        struct overlay_id copy = *id;
+
+        /* No room: the new cred is not trusted, its layer work fails closed. */
+        if (bpf_map_update_elem(&overlay_creds, &new_key, &copy, BPF_ANY) == 0)
+            return 0;
+    }
+    return clear_cred_slot(new_key);
+}
+
+/* keyctl's blank credentials (KEYCTL_SESSION_TO_PARENT). */
+SEC("lsm/cred_alloc_blank")
+int BPF_PROG(cgfence_cred_alloc_blank, struct cred *cred, unsigned int gfp, int ret)
+{
+    if (ret)
+        return ret;
+    return clear_cred_slot((__u64)cred);
+}
+
+SEC("lsm/cred_free")
+int BPF_PROG(cgfence_cred_free, struct cred *cred)
+{
+    __u64 key = (__u64)cred;
+
+    if (bpf_map_lookup_elem(&overlay_creds, &key))
+        bpf_map_delete_elem(&overlay_creds, &key);
     return 0;
 }
 

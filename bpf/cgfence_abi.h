@@ -104,9 +104,12 @@ enum cgfence_rule_flags {
     /*
      * The root of an overlay layer (lower, upper or work directory) of the
      * container's root filesystem. overlayfs does its own work on layer inodes
-     * under its mounter's credentials (current->cred != current->real_cred)
-     * after the user-visible overlay object was judged; that work is allowed.
-     * Anything else reaching a layer inode gets `access` (normally none).
+     * under its mounter's credentials after the user-visible overlay object
+     * was judged; that work is allowed: the program knows those credentials
+     * as the overlay's (learned when the overlay's files are opened) and the
+     * overlay as one the policy names (a rule on its root). Anything else
+     * reaching a layer inode, whatever credentials it holds, gets `access`
+     * (normally none).
      */
     CGFENCE_RULE_OVERLAY_LAYER = 0x4,
 };
@@ -126,7 +129,13 @@ struct cgfence_rule {
     cgf_u8 access; /* CGFENCE_ACCESS_* */
     cgf_u8 flags;  /* CGFENCE_RULE_* */
     cgf_u16 reserved0;
-    cgf_u32 reserved1;
+    /*
+     * CGFENCE_RULE_OVERLAY_LAYER: the kernel dev of the overlay (the
+     * container's rootfs) whose layer this is: only that overlay's own work
+     * passes. 0: written by a version without it, for which any overlay the
+     * policy names (a rule on its root) passes.
+     */
+    cgf_u32 overlay_dev;
     /*
      * Which profile path named the object (a hash of the path; 0: none, or
      * written by a version without it). Not read by the program: `apply`

@@ -52,6 +52,10 @@ constexpr Variant kVariants[] = {
     // Marks: inherited at fork; the hash's slot emptied when a task is freed.
     {"cgfence_task_alloc", "task_alloc", 2, false},
     {"cgfence_task_free", "task_free", 1, false, true},
+    // overlayfs's credentials (the overlay layer exception).
+    {"cgfence_cred_prepare", "cred_prepare", 3, false},
+    {"cgfence_cred_alloc_blank", "cred_alloc_blank", 2, false},
+    {"cgfence_cred_free", "cred_free", 1, false},
     // Other tasks' insides, and the exec window.
     {"cgfence_ptrace_access_check", "ptrace_access_check", 2, false},
     {"cgfence_ptrace_traceme", "ptrace_traceme", 1, false},

@@ -2,6 +2,12 @@
 
 #include <bpf/btf.h>
 #include <cerrno>
+#include <filesystem>
+#include <linux/mount.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "unique_fd.hpp"
 
 namespace cgfence {
 namespace {
@@ -52,7 +58,20 @@ std::vector<std::string> kernel_caveats(const btf *vmlinux)
                              "task forces to a worker (IOSQE_ASYNC) runs unconfined. Use Linux "
                              "5.12 or later (or 5.10.162 and later), or keep io_uring from "
                              "containers (seccomp)");
+    if (has(vmlinux, "backing_file", BTF_KIND_STRUCT) && !has(vmlinux, "ovl_fs", BTF_KIND_STRUCT) &&
+        !std::filesystem::exists("/sys/kernel/btf/overlay"))
+        caveats.emplace_back("this kernel's BTF does not describe overlayfs (its module is "
+                             "not loaded, or was built without BTF): on an overlay rootfs, "
+                             "overlayfs's own work on the layers is refused, and the "
+                             "containers break. Load the overlay module before cgfence");
     return caveats;
+}
+
+void load_overlayfs()
+{
+    // fsopen looks the filesystem type up, which loads its module; the
+    // context is closed unused. Failure (no overlayfs at all) is fine.
+    UniqueFd context(static_cast<int>(::syscall(SYS_fsopen, "overlay", FSOPEN_CLOEXEC)));
 }
 
 } // namespace cgfence

@@ -35,10 +35,17 @@ MarkStore mark_store_for_kernel(const btf *vmlinux);
 
 const char *mark_store_name(MarkStore store);
 
-// What a kernel leaves unconfined that cgfence cannot close, one sentence
-// each (the loader warns of them): io_uring workers that are kernel threads
-// (before 5.12, and 5.10 without the io_uring backport of 5.10.162) do not
-// inherit the submitter's mark.
+// What a kernel leaves unconfined that cgfence cannot close, or refuses that
+// it should not, one sentence each (the loader warns of them): io_uring
+// workers that are kernel threads (before 5.12, and 5.10 without the io_uring
+// backport of 5.10.162) do not inherit the submitter's mark; a 6.6 or later
+// kernel whose BTF does not describe overlayfs leaves the program no way to
+// tell overlayfs's work on a rootfs's layers from anyone else's.
 std::vector<std::string> kernel_caveats(const btf *vmlinux);
+
+// Loads overlayfs if it is a module not loaded yet (the kernel's own module
+// autoload, as a mount would), so that its BTF is there when the program is
+// loaded. Best effort: a kernel without overlayfs needs none of it.
+void load_overlayfs();
 
 } // namespace cgfence

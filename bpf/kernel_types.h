@@ -81,6 +81,17 @@ struct super_block {
     __u32 s_dev; /* dev_t: MKDEV(major, minor) = major << 20 | minor */
     unsigned long s_magic;
     struct dentry *s_root;
+    void *s_fs_info; /* the filesystem's own: an overlay's struct ovl_fs */
+};
+
+/*
+ * overlayfs's per-superblock data. overlayfs is a module on most kernels: its
+ * types are in the module's BTF (5.11 and later, the module loaded when the
+ * program is), not in vmlinux's; where neither has it the program asks
+ * bpf_core_type_exists() and does without.
+ */
+struct ovl_fs {
+    const struct cred *creator_cred; /* the mounter's: overlayfs's work runs under them */
 };
 
 struct inode {

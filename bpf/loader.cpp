@@ -284,6 +284,7 @@ Result<LoadReport> load(const LoadOptions &options)
     const std::optional<cgfence_meta> before = pinned_meta(pins);
 
     // Without BTF only maps can be loaded: they keep marks in the hash.
+    load_overlayfs(); // before the program: it reads overlayfs's types from their BTF
     auto vmlinux = load_kernel_btf();
     if (!vmlinux && !options.maps_only)
         return vmlinux.error();

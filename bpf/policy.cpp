@@ -69,10 +69,10 @@ PolicyBuilder &PolicyBuilder::mount_root(uint32_t dev, uint64_t ino, const Polic
     return *this;
 }
 
-PolicyBuilder &PolicyBuilder::overlay_layer(uint32_t dev, uint64_t ino)
+PolicyBuilder &PolicyBuilder::overlay_layer(uint32_t dev, uint64_t ino, uint32_t overlay_dev)
 {
     policy_.rules[PolicyKey{CGFENCE_KEY_INODE, dev, ino}] =
-        PolicyRule{0, CGFENCE_RULE_OVERLAY_LAYER};
+        PolicyRule{0, CGFENCE_RULE_OVERLAY_LAYER, 0, overlay_dev};
     return *this;
 }
 
@@ -138,6 +138,7 @@ Result<UniqueFd> create_inner_map(const ContainerPolicy &policy)
         v.rule.access = rule.access;
         v.rule.flags = rule.flags;
         v.rule.path_id = rule.path_id;
+        v.rule.overlay_dev = rule.overlay_dev;
         if (bpf_map_update_elem(map.get(), &k, &v, BPF_NOEXIST) != 0)
             return system_error("write policy rule", "");
     }
@@ -263,7 +264,8 @@ Result<ContainerPolicy> read_policy(const PinnedMaps &maps, uint64_t cgroup_id)
                 policy.rule_holders.insert(PolicyKey{next.kind, next.dev, next.ino});
             else
                 policy.rules[PolicyKey{next.kind, next.dev, next.ino}] =
-                    PolicyRule{value.rule.access, value.rule.flags, value.rule.path_id};
+                    PolicyRule{value.rule.access, value.rule.flags, value.rule.path_id,
+                               value.rule.overlay_dev};
         }
         key = next;
         previous = &key;

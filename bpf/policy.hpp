@@ -26,8 +26,9 @@ struct PolicyKey {
 
 struct PolicyRule {
     uint8_t access = 0;
-    uint8_t flags = 0;    // CGFENCE_RULE_*
-    uint64_t path_id = 0; // rule_path_id() of the profile path that named it; 0: none
+    uint8_t flags = 0;        // CGFENCE_RULE_*
+    uint64_t path_id = 0;     // rule_path_id() of the profile path that named it; 0: none
+    uint32_t overlay_dev = 0; // an overlay layer's: its overlay's kernel dev
 };
 
 // The id a rule keeps of the profile path that named its object: a 64-bit
@@ -63,8 +64,9 @@ class PolicyBuilder {
     // that rule; without, walks stop there as at a filesystem root. A path
     // rule on the mount root itself always wins.
     PolicyBuilder &mount_root(uint32_t dev, uint64_t ino, const PolicyRule *enclosing);
-    // The root of an overlay layer (lower, upper, work) of the rootfs.
-    PolicyBuilder &overlay_layer(uint32_t dev, uint64_t ino);
+    // The root of an overlay layer (lower, upper, work) of the rootfs, the
+    // overlay whose kernel dev is `overlay_dev`.
+    PolicyBuilder &overlay_layer(uint32_t dev, uint64_t ino, uint32_t overlay_dev);
     // A directory on the way to a restrictive rule's object.
     PolicyBuilder &rule_holder(uint32_t dev, uint64_t ino);
     PolicyBuilder &event_rate(uint32_t per_second, uint32_t burst);

@@ -229,9 +229,10 @@ Result<CompiledPolicy> compile_policy(const Profile &profile, const ContainerVie
         return root.error();
     builder.mount_root(root->dev, root->ino, nullptr);
 
+    // The layers pass only their own overlay's work: the one at the container's "/".
     if (options.overlay_layers) {
         for (const PolicyKey &layer : *options.overlay_layers)
-            builder.overlay_layer(layer.dev, layer.ino);
+            builder.overlay_layer(layer.dev, layer.ino, root->dev);
     } else if (const MountEntry *rootfs = view.rootfs_mount();
                rootfs && rootfs->fstype == "overlay") {
         for (const std::string &layer : overlay_layers(rootfs->super_options)) {
@@ -239,7 +240,7 @@ Result<CompiledPolicy> compile_policy(const Profile &profile, const ContainerVie
             if (!key)
                 return Error{"open overlay layer", layer, key.error().errnum,
                              "the rootfs's layers must be reachable to keep overlayfs working"};
-            builder.overlay_layer(key->dev, key->ino);
+            builder.overlay_layer(key->dev, key->ino, root->dev);
         }
     }
     out.policy = builder.build();

@@ -87,7 +87,7 @@ ContainerPolicy BenchTree::policy(size_t rules) const
     allow(merged_ / "allow");
     for (const auto &layer : {lower_, layers_ / "upper", layers_ / "work"}) {
         const ObjectKey key = test::key_of(layer);
-        b.overlay_layer(key.dev, key.ino);
+        b.overlay_layer(key.dev, key.ino, test::key_of(merged_).dev);
     }
     const size_t real = b.build().rules.size();
     if (rules < real)

@@ -62,9 +62,12 @@ struct Overlay {
             ::umount2(mounts.back().c_str(), MNT_DETACH);
     }
 
-    ContainerPolicy policy() const
+    // `also_rw`: more directories the policy lets be read and written.
+    ContainerPolicy policy(const std::vector<fs::path> &also_rw = {}) const
     {
         PolicyBuilder b(CGFENCE_MODE_ENFORCE, 0);
+        for (const fs::path &dir : also_rw)
+            rule(b, dir, R | W);
         rule(b, merged, R, false);
         rule(b, merged / "ro.txt", R);
         rule(b, merged / "rw.txt", R | W);
@@ -72,7 +75,7 @@ struct Overlay {
         rule(b, merged / "dir", R | W);
         for (const auto &layer : {lower, upper, work}) {
             const ObjectKey k = key_of(layer);
-            b.overlay_layer(k.dev, k.ino);
+            b.overlay_layer(k.dev, k.ino, key_of(merged).dev);
         }
         return b.build();
     }
@@ -159,4 +162,34 @@ TEST_CASE("overlay with its layers on one filesystem: allowed work works, the re
 TEST_CASE("overlay with its layers on two filesystems: allowed work works, the rest is denied")
 {
     check_overlay(true);
+}
+
+// The layers pass their own overlay's work only. A second overlay on the same
+// lower layer, which the policy names (a rule on its root, as for an overlay
+// mounted as a volume), copies a lower file up under its own mounter's
+// credentials: its open of the lower file is refused. Without cgfence the
+// copy-up works. (O_TRUNC copies nothing up, so these opens go without.)
+TEST_CASE("overlay layers pass their own overlay's work, not another overlay's the policy names")
+{
+    Overlay o(false);
+    TempDir other;
+    const fs::path upper = other / "upper", work = other / "work", merged = other / "merged";
+    for (const auto &p : {upper, work, merged})
+        fs::create_directories(p);
+    write_file(o.lower / "rw2.txt", "before\n");
+    const std::string options = "lowerdir=" + o.lower.string() + ",upperdir=" + upper.string() +
+                                ",workdir=" + work.string();
+    REQUIRE(::mount("overlay", merged.c_str(), "overlay", 0, options.c_str()) == 0);
+    CHECK(open_errno(merged / "rw2.txt", O_WRONLY) == 0); // unconfined: copied up
+    CHECK(fs::exists(upper / "rw2.txt"));
+
+    Container c("overlay-other", o.policy({other.path(), merged}));
+    // An open of each overlay's file shows its mounter's credentials.
+    CHECK(c.run([&] { return open_errno(o.merged / "ro.txt", O_RDONLY); }) == 0);
+    (void)c.run([&] { return open_errno(merged / "ro.txt", O_RDONLY); });
+    CHECK(c.run([&] { return open_errno(merged / "rw.txt", O_WRONLY); }) == EACCES);
+    CHECK_FALSE(fs::exists(upper / "rw.txt"));
+    CHECK(c.run([&] { return open_errno(o.merged / "rw.txt", O_WRONLY); }) == 0);
+    CHECK(fs::exists(o.upper / "rw.txt"));
+    ::umount2(merged.c_str(), MNT_DETACH);
 }

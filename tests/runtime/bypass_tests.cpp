@@ -1056,6 +1056,54 @@ TEST_CASE("bypass, overlay: mmap(PROT_EXEC) of a non-x file through an overlay t
     check_escape(Layout::ns, {"overlay-mmap-exec", "/", "etc/os-release"});
 }
 
+// overlayfs works on the rootfs's layers under its mounter's credentials,
+// and the layers' rules let that work through. Credentials a task overrides
+// its own with (an io_uring personality registered before it changed its
+// own) are not overlayfs's: a layer directory reached by handle (the layer's
+// filesystem is the container's volume too), and a file in it opened under
+// the personality, gets the layer's rule.
+TEST_CASE("bypass, overlay: a rootfs layer reached by handle, a file in it opened under an "
+          "io_uring personality (runc, layers on a volume's filesystem)")
+{
+    const Fence &fence = Lab::get().fence();
+    fence.write_profile("layer", {{"mode", "enforce"},
+                                  {"default", "allow"},
+                                  {"rules", {{{"path", "/secret"}, {"access", ""}}}}});
+    for (const bool confined : {false, true}) {
+        CAPTURE(confined);
+        Ext4Volume volume;
+        const fs::path lower = volume.mount_point / "layer";
+        make_busybox_tree(lower);
+        copy_executable(built_program("bypass-probe"), lower / "bin/bypass-probe");
+        write_file(lower / "secret", "secret\n");
+        REQUIRE(summary(run_captured({built_program("bypass-probe"), "handle-save", lower.string(),
+                                      (volume.mount_point / "layer-handle").string()})) ==
+                "exit 0, stdout: saved\n");
+        Bundle bundle(lower);
+        bundle.bind_mount(volume.mount_point, "/data");
+        for (const char *set : {"bounding", "effective", "permitted"}) {
+            json &caps = bundle.config["process"]["capabilities"][set];
+            caps = added_capabilities(caps);
+        }
+        if (confined)
+            bundle.annotate(kProfileAnnotation, "layer")
+                .hook(fence.hook(), {"prestart", "poststop"});
+        bundle.write();
+        OciContainer container(Runtime::runc, bundle, confined ? "layer" : "layer-free");
+        REQUIRE(container.run_detached().status == 0);
+        if (confined)
+            CHECK(container.exec({"cat", "/secret"}).status == 1);
+        const Finished done =
+            container.exec({kProbe, "layer-personality", "/data/layer-handle", "/data", "secret"});
+        if (done.status == kUnavailable)
+            CGFENCE_SKIP("io_uring: " + done.out);
+        CHECK(unexpected(confined, done) == "");
+        // overlayfs's own work on the layers still goes through.
+        CHECK(summary(container.exec({"sh", "-c", "echo new > /etc/made && cat /etc/made"})) ==
+              "exit 0, stdout: new\n");
+    }
+}
+
 // CAP_SYS_ADMIN passes for CAP_BPF and CAP_PERFMON: a program of the
 // container's own, attached to a tracepoint that runs in every task's
 // context, reads kernel memory (and with it the page cache of every file).

@@ -48,7 +48,10 @@ const std::vector<std::pair<std::string, int>> common_hooks = {{"file_open", 1},
                                                                {"ptrace_access_check", 2},
                                                                {"ptrace_traceme", 1},
                                                                {"file_receive", 1},
-                                                               {"file_ioctl", 3}};
+                                                               {"file_ioctl", 3},
+                                                               {"cred_prepare", 3},
+                                                               {"cred_alloc_blank", 2},
+                                                               {"cred_free", 1}};
 
 } // namespace
 
@@ -73,7 +76,8 @@ TEST_CASE("5.10 prototypes pick the dentry-first variants and no ACL hooks")
     CHECK(chosen->contains("cgfence_file_ioctl"));
     CHECK_FALSE(chosen->contains("cgfence_file_ioctl_compat"));
     CHECK_FALSE(chosen->contains("cgfence_inode_file_setattr"));
-    CHECK(chosen->size() == 25);
+    CHECK(chosen->contains("cgfence_cred_free")); // overlay_creds forgets freed creds
+    CHECK(chosen->size() == 28);
 }
 
 TEST_CASE("6.17 and later prototypes pick the idmap-first variants, the ACL hooks, the 32-bit "
@@ -99,7 +103,8 @@ TEST_CASE("6.17 and later prototypes pick the idmap-first variants, the ACL hook
     CHECK(chosen->contains("cgfence_inode_remove_acl_d1"));
     CHECK(chosen->contains("cgfence_file_ioctl_compat"));
     CHECK(chosen->contains("cgfence_inode_file_setattr"));
-    CHECK(chosen->size() == 28);
+    CHECK(chosen->contains("cgfence_cred_prepare"));
+    CHECK(chosen->size() == 31);
 }
 
 TEST_CASE("an unknown prototype is refused, naming the hook")

@@ -30,7 +30,7 @@ TEST_CASE("deep_access never exceeds the default or any rule")
     auto with_rules = PolicyBuilder(CGFENCE_MODE_ENFORCE, R | W | X)
                           .inode_rule(1, 2, R | X)
                           .inode_rule(1, 3, R | W)
-                          .overlay_layer(1, 4) // markers do not narrow it
+                          .overlay_layer(1, 4, 9) // markers do not narrow it
                           .build();
     CHECK(with_rules.settings.deep_access == R);
     auto deny = PolicyBuilder(CGFENCE_MODE_ENFORCE, 0).inode_rule(1, 2, R | W | X).build();

@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/bpf.h>
+#include <linux/capability.h>
 #include <linux/fs.h>
 #include <linux/io_uring.h>
 #include <linux/sched.h>
@@ -210,6 +211,22 @@ static int t_handle_save(char **argv)
     return BYPASSED;
 }
 
+/* Reads a handle that handle-save wrote to `file`, and opens `mount_dir` (a
+ * directory of the handle's filesystem): its descriptor, or -1 when either
+ * fails (the failure printed). */
+static int saved_handle_and_mount(const char *file, const char *mount_dir, struct saved_handle *h)
+{
+    const int in = open(file, O_RDONLY | O_CLOEXEC);
+    if (in < 0 || read(in, h, sizeof *h) < (ssize_t)sizeof h->handle) {
+        setup_failed("read of the saved handle");
+        return -1;
+    }
+    const int mount_fd = open(mount_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (mount_fd < 0)
+        setup_failed("open of the mount directory");
+    return mount_fd;
+}
+
 /* handle-open FILE MOUNTDIR: open_by_handle_at of a saved handle, with a
  * descriptor of MOUNTDIR (a directory of the file's filesystem). When the
  * file's dentry is not cached, the kernel makes a disconnected one: no path
@@ -217,12 +234,9 @@ static int t_handle_save(char **argv)
 static int t_handle_open(char **argv)
 {
     struct saved_handle h;
-    const int in = open(argv[0], O_RDONLY | O_CLOEXEC);
-    if (in < 0 || read(in, &h, sizeof h) < (ssize_t)sizeof h.handle)
-        return setup_failed("read of the saved handle");
-    const int mount_fd = open(argv[1], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    const int mount_fd = saved_handle_and_mount(argv[0], argv[1], &h);
     if (mount_fd < 0)
-        return setup_failed("open of the mount directory");
+        return SETUP_FAILED;
     return open_handle_and_read(mount_fd, &h);
 }
 
@@ -518,9 +532,11 @@ static int ring_setup(struct ring *r)
     return ring_map(r);
 }
 
-/* Submits one openat of `path` (under `personality` when not 0) and waits;
- * the completion's result, or -10000 - errno when io_uring_enter failed. */
-static int ring_openat(struct ring *r, const char *path, uint8_t flags, uint16_t personality)
+/* Submits one openat of `path` relative to `dir` (under `personality` when
+ * not 0) and waits; the completion's result, or -10000 - errno when
+ * io_uring_enter failed. */
+static int ring_openat(struct ring *r, int dir, const char *path, uint8_t flags,
+                       uint16_t personality)
 {
     const struct io_uring_params *p = &r->params;
     unsigned *tail = (unsigned *)(r->sq + p->sq_off.tail);
@@ -531,7 +547,7 @@ static int ring_openat(struct ring *r, const char *path, uint8_t flags, uint16_t
     memset(sqe, 0, sizeof *sqe);
     sqe->opcode = IORING_OP_OPENAT;
     sqe->flags = flags;
-    sqe->fd = AT_FDCWD;
+    sqe->fd = dir;
     sqe->addr = (uint64_t)(uintptr_t)path;
     sqe->open_flags = O_RDONLY | O_CLOEXEC;
     sqe->personality = personality;
@@ -560,6 +576,40 @@ static int uring_result(const char *step, int res)
     return judged(step, read(res, &byte, 1) < 0 ? -1 : 0);
 }
 
+/* Submits the openat and judges it: the fd is read. */
+static int ring_open_verdict(struct ring *r, int dir, const char *path, uint8_t flags,
+                             uint16_t personality, const char *step)
+{
+    const int res = ring_openat(r, dir, path, flags, personality);
+    if (res <= -10000) {
+        errno = -res - 10000;
+        return setup_failed("io_uring_enter");
+    }
+    return uring_result(step, res);
+}
+
+/* A ring with a personality registered (the caller's credentials as they are
+ * now). False, with the attempt's verdict in *verdict, when that fails. */
+static bool ring_with_personality(struct ring *r, uint16_t *personality, int *verdict)
+{
+    if (ring_setup(r) != 0) {
+        if (errno == ENOSYS || errno == EPERM) {
+            printf("not available: io_uring_setup: %s\n", strerror(errno));
+            *verdict = UNAVAILABLE;
+        } else {
+            *verdict = setup_failed("io_uring setup");
+        }
+        return false;
+    }
+    const int id = (int)syscall(SYS_io_uring_register, r->fd, IORING_REGISTER_PERSONALITY, NULL, 0);
+    if (id < 0) {
+        *verdict = setup_failed("IORING_REGISTER_PERSONALITY");
+        return false;
+    }
+    *personality = (uint16_t)id;
+    return true;
+}
+
 static int uring_openat(const char *path, uint8_t flags, const char *step)
 {
     struct ring r;
@@ -570,12 +620,7 @@ static int uring_openat(const char *path, uint8_t flags, const char *step)
     }
     if (setup != 0)
         return setup_failed("io_uring setup");
-    const int res = ring_openat(&r, path, flags, 0);
-    if (res <= -10000) {
-        errno = -res - 10000;
-        return setup_failed("io_uring_enter");
-    }
-    return uring_result(step, res);
+    return ring_open_verdict(&r, AT_FDCWD, path, flags, 0, step);
 }
 
 static int t_uring_openat(char **argv)
@@ -1063,12 +1108,7 @@ static int t_sqpoll_openat(char **argv)
     }
     if (r.fd < 0 || ring_map(&r) != 0)
         return setup_failed("io_uring setup with SQPOLL");
-    const int res = ring_openat(&r, argv[0], 0, 0);
-    if (res <= -10000) {
-        errno = -res - 10000;
-        return setup_failed("io_uring_enter");
-    }
-    return uring_result("io_uring OPENAT by the SQPOLL thread", res);
+    return ring_open_verdict(&r, AT_FDCWD, argv[0], 0, 0, "io_uring OPENAT by the SQPOLL thread");
 }
 
 /* uring-personality FILE: OPENAT under a registered personality (the
@@ -1076,23 +1116,42 @@ static int t_sqpoll_openat(char **argv)
 static int t_uring_personality(char **argv)
 {
     struct ring r;
-    if (ring_setup(&r) != 0) {
-        if (errno == ENOSYS || errno == EPERM) {
-            printf("not available: io_uring_setup: %s\n", strerror(errno));
-            return UNAVAILABLE;
-        }
-        return setup_failed("io_uring setup");
-    }
-    const int personality =
-        (int)syscall(SYS_io_uring_register, r.fd, IORING_REGISTER_PERSONALITY, NULL, 0);
-    if (personality < 0)
-        return setup_failed("IORING_REGISTER_PERSONALITY");
-    const int res = ring_openat(&r, argv[0], IOSQE_ASYNC, (uint16_t)personality);
-    if (res <= -10000) {
-        errno = -res - 10000;
-        return setup_failed("io_uring_enter");
-    }
-    return uring_result("io_uring OPENAT under a registered personality", res);
+    uint16_t personality = 0;
+    int verdict = SETUP_FAILED;
+    if (!ring_with_personality(&r, &personality, &verdict))
+        return verdict;
+    return ring_open_verdict(&r, AT_FDCWD, argv[0], IOSQE_ASYNC, personality,
+                             "io_uring OPENAT under a registered personality");
+}
+
+/* layer-personality HANDLE MOUNTDIR NAME: the directory of a saved handle
+ * (a layer of the container's overlay rootfs, on MOUNTDIR's filesystem), and
+ * NAME in it opened by io_uring under a personality registered before the task
+ * changed its own credentials (capset), so that the kernel runs the open with
+ * the personality's credentials overriding the task's, as overlayfs runs its
+ * work on the layers with its mounter's. */
+static int t_layer_personality(char **argv)
+{
+    struct saved_handle h;
+    const int mount_fd = saved_handle_and_mount(argv[0], argv[1], &h);
+    if (mount_fd < 0)
+        return SETUP_FAILED;
+    /* O_PATH: the layer's root itself is denied to anyone but overlayfs. */
+    const int layer = open_by_handle_at(mount_fd, &h.handle, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (layer < 0)
+        return setup_failed("open_by_handle_at of the layer");
+    struct ring r;
+    uint16_t personality = 0;
+    int verdict = SETUP_FAILED;
+    if (!ring_with_personality(&r, &personality, &verdict))
+        return verdict;
+    /* The same capabilities set again: new credentials, the same rights. */
+    struct __user_cap_header_struct header = {.version = _LINUX_CAPABILITY_VERSION_3};
+    struct __user_cap_data_struct caps[2];
+    if (syscall(SYS_capget, &header, caps) != 0 || syscall(SYS_capset, &header, caps) != 0)
+        return setup_failed("capget, capset");
+    return ring_open_verdict(&r, layer, argv[2], 0, personality,
+                             "io_uring OPENAT in a layer under a personality");
 }
 
 /*
@@ -1457,6 +1516,7 @@ static const struct technique kTechniques[] = {
     {"handle", 1, t_handle},
     {"handle-save", 2, t_handle_save},
     {"handle-open", 2, t_handle_open},
+    {"layer-personality", 3, t_layer_personality},
     {"opath-link", 2, t_opath_link},
     {"bind", 3, t_bind},
     {"move", 3, t_move},
